@@ -1,0 +1,1 @@
+"""Service Hall Scorecard."""

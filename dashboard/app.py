@@ -1,0 +1,46 @@
+"""Streamlit entrypoint: page config, the language switch and st.navigation — a router, nothing else."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.ui.i18n import LANG_NAMES, LANGS, normalize_lang, t
+from dashboard.ui.state import LANG_KEY, LANG_PARAM
+
+
+def _choose_lang() -> str:
+    # The URL seeds the session once; afterwards the session decides, because the query string is
+    # dropped on a page switch and would otherwise reset the language to the default.
+    if LANG_KEY not in st.session_state:
+        st.session_state[LANG_KEY] = normalize_lang(st.query_params.get(LANG_PARAM))
+    lang = normalize_lang(st.session_state[LANG_KEY])
+    if st.session_state[LANG_KEY] != lang:
+        st.session_state[LANG_KEY] = lang
+    # Re-set every run so the param survives page switches and a copied link keeps the language.
+    if st.query_params.get(LANG_PARAM) != lang:
+        st.query_params[LANG_PARAM] = lang
+    return lang
+
+
+def _on_lang_change() -> None:
+    st.query_params[LANG_PARAM] = normalize_lang(st.session_state.get(LANG_KEY))
+
+
+lang = _choose_lang()
+st.set_page_config(page_title=t("app.title", lang), page_icon=":material/account_balance:", layout="wide")
+st.sidebar.selectbox(
+    t("app.language", lang),
+    LANGS,
+    key=LANG_KEY,
+    format_func=LANG_NAMES.__getitem__,
+    on_change=_on_lang_change,
+)
+
+page = st.navigation(
+    [
+        st.Page(
+            "app_pages/overview.py", title=t("nav.overview", lang), icon=":material/dashboard:", default=True
+        ),
+    ]
+)
+page.run()

@@ -1,0 +1,280 @@
+"""Overview page: one month's hall KPIs, every unit's rates with their fractions, and satisfaction by unit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from fractions import Fraction
+from typing import NamedTuple
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from dashboard import data
+from dashboard.ui.format import count_delta, num, pct, percent, pp_delta, rate
+from dashboard.ui.i18n import t
+from dashboard.ui.state import current_lang, current_scope
+
+# The satisfaction line most of the seed assessments draw (好评率 ≥ 98%); rulesets will supply it later.
+SATISFACTION_TARGET = Fraction(98, 100)
+_CST = dt.timezone(dt.timedelta(hours=8))
+_BELOW, _AT_OR_ABOVE = "#E45756", "#4C78A8"
+_KIND_ORDER = {"部门": 0, "派驻单位": 1, "乡镇": 2}
+
+
+class _Rate(NamedTuple):
+    numerator: str
+    denominator: str
+    label: str
+    column: str
+    fraction: Callable[[int, int], str]
+
+
+def _rates(lang: str) -> list[_Rate]:
+    return [
+        _Rate(
+            "on_time_cases",
+            "due_cases",
+            t("overview.kpi.on_time", lang),
+            t("overview.col.on_time", lang),
+            lambda n, d: t("overview.kpi.on_time_fraction", lang, num=num(n), den=num(d)),
+        ),
+        _Rate(
+            "same_day_cases",
+            "cases_completed",
+            t("overview.kpi.same_day", lang),
+            t("overview.col.same_day", lang),
+            lambda n, d: t("overview.kpi.same_day_fraction", lang, num=num(n), den=num(d)),
+        ),
+        _Rate(
+            "satisfied_ratings",
+            "ratings",
+            t("overview.kpi.satisfaction", lang),
+            t("overview.col.satisfaction", lang),
+            lambda n, d: t("overview.kpi.satisfaction_fraction", lang, num=num(n), den=num(d)),
+        ),
+    ]
+
+
+def _previous_month(period: str) -> str:
+    year, month = (int(x) for x in period.split("-"))
+    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+
+
+def _totals(df: pl.DataFrame | None) -> dict[str, int] | None:
+    # Hall-level rates are Σnumerator/Σdenominator over units, never an average of unit rates.
+    if df is None:
+        return None
+    return {c: int(df[c].sum() or 0) for c in df.columns if df[c].dtype.is_integer()}
+
+
+def _as_of_line(lang: str, scope: tuple[str, ...] | None) -> str | None:
+    info = data.data_as_of(scope)
+    if not info.get("built_at"):
+        return None
+    built = info["built_at"]
+    try:
+        stamp = dt.datetime.fromisoformat(built)
+        # Naive stamps are Asia/Shanghai by the input contract; aware ones are shown in it.
+        built = (stamp.astimezone(_CST) if stamp.tzinfo else stamp).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        pass
+    return t(
+        "overview.as_of",
+        lang,
+        built_at=built,
+        latest_period=info.get("latest_period") or "–",
+        cases=num(info.get("cases_rows")),
+    )
+
+
+def _kpis(df: pl.DataFrame, prev: pl.DataFrame | None, lang: str) -> None:
+    now, before = _totals(df), _totals(prev)
+    assert now is not None
+    cols = st.columns(4)
+    with cols[0].container(border=True, height="stretch"):
+        st.metric(
+            t("overview.kpi.cases_accepted", lang),
+            num(now["cases_accepted"]),
+            delta=count_delta(now["cases_accepted"], before["cases_accepted"] if before else None),
+            delta_description=t("overview.mom", lang) if before else None,
+        )
+        st.caption(t("overview.kpi.cases_completed", lang, completed=num(now["cases_completed"])))
+    for col, spec in zip(cols[1:], _rates(lang), strict=True):
+        current = rate(now[spec.numerator], now[spec.denominator])
+        previous = rate(before[spec.numerator], before[spec.denominator]) if before else None
+        delta = pp_delta(current, previous, lang)
+        with col.container(border=True, height="stretch"):
+            st.metric(
+                spec.label,
+                percent(current, lang),
+                delta=delta,
+                delta_description=t("overview.mom", lang) if delta is not None else None,
+            )
+            st.caption(spec.fraction(now[spec.numerator], now[spec.denominator]))
+
+
+def _table_order(r: dict) -> tuple:
+    # Departments, then stationed units, then townships (the usual order of a 通报); codes order within a group.
+    return (
+        _KIND_ORDER.get(r["unit_kind"], len(_KIND_ORDER)),
+        r["unit_kind"] or "",
+        r["unit_group"] or "",
+        r["unit_code"],
+    )
+
+
+def _kind_names(lang: str) -> dict[str, str]:
+    return {
+        "部门": t("kind.department", lang),
+        "乡镇": t("kind.township", lang),
+        "派驻单位": t("kind.stationed", lang),
+    }
+
+
+def _unit_table(df: pl.DataFrame, lang: str) -> None:
+    kinds = _kind_names(lang)
+    specs = _rates(lang)
+    unit, kind, group = (
+        t("overview.col.unit", lang),
+        t("overview.col.kind", lang),
+        t("overview.col.group", lang),
+    )
+    accepted = t("overview.col.cases_accepted", lang)
+    rows = [
+        {
+            unit: r["unit_name"] or r["unit_code"],
+            kind: kinds.get(r["unit_kind"], r["unit_kind"]),
+            group: r["unit_group"],
+            accepted: r["cases_accepted"],
+            **{s.column: pct(r[s.numerator], r[s.denominator], lang) for s in specs},
+        }
+        for r in sorted(df.iter_rows(named=True), key=_table_order)
+    ]
+    table = pl.DataFrame(
+        rows,
+        schema={
+            unit: pl.String,
+            kind: pl.String,
+            group: pl.String,
+            accepted: pl.Int64,
+            **{s.column: pl.String for s in specs},
+        },
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            accepted: st.column_config.NumberColumn(format="localized"),
+            **{s.column: st.column_config.TextColumn(alignment="right") for s in specs},
+        },
+    )
+
+
+def _y_ticks(low: float) -> list[float]:
+    span = 100 - low
+    step = 0.5 if span <= 4 else 1 if span <= 10 else 5 if span <= 50 else 10
+    first = math.ceil(low / step) * step
+    return [first + i * step for i in range(int((100 - first) / step) + 1)]
+
+
+def _satisfaction_chart(df: pl.DataFrame, period: str, lang: str) -> None:
+    units = []
+    for r in df.iter_rows(named=True):
+        value = rate(r["satisfied_ratings"], r["ratings"])
+        units.append(
+            (r["unit_name"] or r["unit_code"], value, pct(r["satisfied_ratings"], r["ratings"], lang))
+        )
+    # Highest first; units without ratings last, keeping a labelled slot so their absence is visible.
+    units.sort(key=lambda u: (u[1] is None, -(u[1] or 0)))
+    rated = [u[1] for u in units if u[1] is not None]
+    low = max(0.0, math.floor(float(min([*rated, SATISFACTION_TARGET]) * 100)) - 1.0)
+    fig = go.Figure(
+        go.Bar(
+            x=[u[0] for u in units],
+            # Floats only for drawing; every number a person reads comes from the exact fraction.
+            y=[None if u[1] is None else float(u[1] * 100) for u in units],
+            text=[percent(u[1], lang) if u[1] is not None else "" for u in units],
+            textposition="outside",
+            cliponaxis=False,
+            customdata=[u[2] for u in units],
+            hovertemplate="%{x}<br>%{customdata}<extra></extra>",
+            marker_color=[
+                _BELOW if u[1] is not None and u[1] < SATISFACTION_TARGET else _AT_OR_ABOVE for u in units
+            ],
+        )
+    )
+    missing = [u[0] for u in units if u[1] is None]
+    if missing:
+        no_data = t("common.no_data", lang)
+        fig.add_trace(
+            go.Scatter(
+                x=missing,
+                y=[low] * len(missing),
+                mode="text",
+                text=[no_data] * len(missing),
+                textposition="top center",
+                hoverinfo="skip",
+            )
+        )
+    fig.add_hline(
+        y=float(SATISFACTION_TARGET * 100),
+        line_dash="dash",
+        line_color=_BELOW,
+        annotation_text=t("overview.chart.target", lang, value=percent(SATISFACTION_TARGET, lang)),
+        annotation_position="right",
+        annotation_font_color=_BELOW,
+    )
+    # Rates cluster just under 100%; an axis from zero would flatten every difference leadership looks for.
+    ticks = _y_ticks(low)
+    fig.update_yaxes(
+        title_text=t("overview.chart.axis", lang),
+        range=[low, 100.3],
+        tickvals=ticks,
+        ticktext=[f"{v:g}%" for v in ticks],
+    )
+    fig.update_xaxes(type="category")
+    fig.update_layout(
+        title_text=t("overview.chart.title", lang, period=period),
+        height=440,
+        margin={"l": 10, "r": 80, "t": 40, "b": 10},
+        showlegend=False,
+        uniformtext_minsize=9,
+        uniformtext_mode="hide",
+    )
+    st.plotly_chart(fig, width="stretch")
+
+
+def render() -> None:
+    """Draw the page for the session's language and scope."""
+    lang, scope = current_lang(), current_scope()
+    st.title(t("overview.title", lang))
+    periods = data.periods(scope)
+    if not periods:
+        st.info(t("overview.empty", lang))
+        return
+
+    head = st.columns([1, 3], vertical_alignment="bottom")
+    # Bound to ?period=; the newest month is the default and then stays out of the URL.
+    period = head[0].selectbox(t("overview.period", lang), periods, key="period", bind="query-params")
+    as_of = _as_of_line(lang, scope)
+    if as_of:
+        head[1].caption(as_of)
+
+    df = data.unit_month(period, scope)
+    if df.is_empty():
+        st.info(t("overview.no_units", lang, period=period))
+        return
+    prev_period = _previous_month(period)
+    prev = data.unit_month(prev_period, scope) if prev_period in periods else None
+
+    _kpis(df, prev, lang)
+    st.caption(t("overview.rate_note", lang))
+    st.subheader(t("overview.units_header", lang))
+    _unit_table(df, lang)
+    _satisfaction_chart(df, period, lang)
+
+
+render()

@@ -1,0 +1,70 @@
+"""Display formatting: counts with thousands separators, rates as half-up percentages with their fractions."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from fractions import Fraction
+
+from dashboard.ui.i18n import t
+
+_CENT = Decimal("0.01")
+
+
+def _half_up(value: Fraction, places: Decimal = _CENT) -> Decimal:
+    # Enough digits that the division cannot land on the wrong side of a .xx5 boundary: a non-terminating
+    # quotient stays at least 1/(2·den) away from it, so integer digits + digits of 2·den suffice.
+    whole = abs(value.numerator) // value.denominator
+    with localcontext() as ctx:
+        ctx.prec = len(str(whole)) + len(str(2 * value.denominator)) + 4
+        exact = Decimal(value.numerator) / Decimal(value.denominator)
+        return exact.quantize(places, rounding=ROUND_HALF_UP)
+
+
+def rate(num: int | None, den: int | None) -> Fraction | None:
+    """The exact rate num/den, or None when the denominator is zero or missing (“no data”, never 0%)."""
+    if num is None or not den:
+        return None
+    return Fraction(int(num), int(den))
+
+
+def percent(value: Fraction | None, lang: str) -> str:
+    """A rate as a percentage rounded half-up to two decimals, e.g. "98.52%", or the localized “no data”."""
+    if value is None:
+        return t("common.no_data", lang)
+    return f"{_half_up(value * 100)}%"
+
+
+def pct(num: int | None, den: int | None, lang: str) -> str:
+    """A rate with its fraction, e.g. "98.52% (1,330/1,350)"; a zero denominator gives the localized “no data”."""
+    r = rate(num, den)
+    if r is None:
+        return t("common.no_data", lang)
+    return f"{percent(r, lang)} ({_count(num)}/{_count(den)})"
+
+
+def pp_delta(current: Fraction | None, previous: Fraction | None, lang: str) -> str | int | None:
+    """The change between two rates in percentage points, signed ("+0.12 pp"), 0 when equal, None if either is missing."""
+    if current is None or previous is None:
+        return None
+    diff = _half_up((current - previous) * 100)
+    if diff == 0:
+        # st.metric greys only a numeric zero; "+0.00" would show as a rise.
+        return 0
+    return t("common.pp", lang, value=f"{diff:+}")
+
+
+def count_delta(current: int, previous: int | None) -> str | int | None:
+    """The signed change in a count ("+1,234"), 0 when equal, None without a previous value."""
+    if previous is None:
+        return None
+    diff = int(current) - int(previous)
+    return 0 if diff == 0 else f"{diff:+,}"
+
+
+def _count(n: int | None) -> str:
+    return "–" if n is None else f"{int(n):,}"
+
+
+def num(n: int | None) -> str:
+    """A count with thousands separators, e.g. "1,330"; a missing count shows as "–"."""
+    return _count(n)

@@ -1,0 +1,87 @@
+"""Shared fixtures: an empty lake per test, small hand-made exports, and one small demo lake per session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dashboard.core.contract import TABLES
+from dashboard.core.db import REPO_ROOT, Lake
+
+TZ8 = dt.timezone(dt.timedelta(hours=8))
+ARTIFACTS = Path(__file__).parent / ".artifacts"
+
+
+def ts(*args) -> dt.datetime:
+    """A Beijing-time instant."""
+    return dt.datetime(*args, tzinfo=TZ8)
+
+
+def export_schema(table: str) -> pa.Schema:
+    """The columns an export of `table` carries (contract columns, PII included)."""
+    return pa.schema([(c.name, c.type) for c in TABLES[table].columns])
+
+
+def write_export(path: Path, table: str, rows: list[dict]) -> Path:
+    """Write rows as a contract-shaped Parquet export."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=export_schema(table)), path)
+    return path
+
+
+UNITS = [
+    {"unit_code": "U001", "name": "市场监督管理局", "kind": "部门", "group": "第一圈层", "updated_at": ts(2024, 1, 1)},
+    {"unit_code": "U002", "name": "城关镇", "kind": "乡镇", "group": "第二圈层", "updated_at": ts(2024, 1, 1)},
+]
+
+
+def case_row(i: int, **kw) -> dict:
+    """A valid completed case accepted on 2025-06-03 in U001, with applicant PII as exports carry it."""
+    row = {
+        "case_id": f"AJ{i:014d}", "item_code": "ITM00001", "item_name": "营业执照设立登记", "item_kind": "承诺件",
+        "unit_code": "U001", "window_code": "W001", "staff_id": "S0001", "hall_code": "H01", "channel": "窗口",
+        "accepted_at": ts(2025, 6, 3, 9, 30), "legal_days": 20, "promised_days": 5, "deadline_at": None,
+        "completed_at": ts(2025, 6, 5, 16, 0), "status": "办结", "suspended_days": 0, "full_online": False,
+        "secondary_entry": False, "archived": True, "updated_at": ts(2025, 6, 5, 16, 0),
+        "applicant_name": "王小明", "applicant_id_number": "11010519491231002X", "applicant_phone": "13812345678",
+    }
+    row.update(kw)
+    return row
+
+
+@pytest.fixture
+def lake(tmp_path, monkeypatch) -> Lake:
+    """An empty data folder with the repository's mappings, set as $HALL_DATA."""
+    root = tmp_path / "data"
+    shutil.copytree(REPO_ROOT / "data" / "mappings", root / "mappings")
+    monkeypatch.setenv("HALL_DATA", str(root))
+    monkeypatch.setenv("HALL_HMAC_KEY", "test-key")
+    return Lake(root)
+
+
+@pytest.fixture
+def units_file(tmp_path) -> Path:
+    """A units export with U001 and U002."""
+    return write_export(tmp_path / "in" / "units.parquet", "units", UNITS)
+
+
+@pytest.fixture(scope="session")
+def demo_lake(tmp_path_factory) -> Lake:
+    """A small demo (20k cases, fixed end month) generated, ingested and built once per session."""
+    from dashboard.core import demo, ingest, marts
+
+    root = tmp_path_factory.mktemp("demo") / "data"
+    shutil.copytree(REPO_ROOT / "data" / "mappings", root / "mappings")
+    lk = Lake(root)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HALL_HMAC_KEY", "demo-test-key")
+    demo.generate(lk.demo_exports, cases=20_000, seed=11, end_month="2025-06")
+    ingest.ingest([lk.demo_exports], lk)
+    marts.build(lk)
+    mp.undo()
+    return lk

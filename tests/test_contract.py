@@ -1,0 +1,51 @@
+"""The input contract and its generated documentation stay one thing."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from dashboard.core.contract import CASES, FILE_REASONS, REASONS, TABLES, render_markdown
+from dashboard.core.db import REPO_ROOT
+
+
+def test_data_readme_is_generated_from_the_contract():
+    committed = (REPO_ROOT / "data" / "README.md").read_text(encoding="utf-8")
+    assert committed == render_markdown(), "run `hall contract-doc` to regenerate data/README.md"
+
+
+def test_readme_names_every_table_and_column():
+    text = render_markdown()
+    for t in TABLES.values():
+        assert f"## `{t.name}`" in text
+        for c in t.columns:
+            assert f"`{c.name}`" in text
+
+
+def test_every_design_table_is_in_the_contract():
+    # DESIGN.md §3 lists these inputs; dimensions include calendar overrides.
+    assert set(TABLES) == {"cases", "evaluations", "supervision", "tickets", "events", "manual_scores",
+                           "units", "windows", "staff", "items", "calendar_overrides"}
+
+
+def test_personal_data_never_has_a_stored_column():
+    for t in TABLES.values():
+        stored = {c.name for c in t.stored_columns}
+        for c in t.columns:
+            if c.pii in ("drop", "hmac"):
+                assert c.name not in stored
+            if c.pii == "hmac":
+                assert c.hmac_to in stored
+    assert {"applicant_name", "applicant_id_number", "applicant_phone"} <= set(CASES.names)
+    assert CASES.arrow_schema().field("applicant_key").type == pa.string()
+
+
+def test_columns_are_complete_and_keys_exist():
+    for t in TABLES.values():
+        names = [c.name for c in t.columns]
+        assert len(names) == len(set(names)), t.name
+        assert set(t.key) <= set(names)
+        if t.partition_by:
+            assert pa.types.is_timestamp(t.column(t.partition_by).type)
+        for c in t.columns:
+            assert c.zh and c.en, (t.name, c.name)
+    assert set(REASONS).isdisjoint(FILE_REASONS)

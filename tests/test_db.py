@@ -1,0 +1,75 @@
+"""Hardened DuckDB access: confined to the lake, locked configuration, Beijing time, a cursor per query."""
+
+from __future__ import annotations
+
+import threading
+
+import duckdb
+import pytest
+
+from conftest import case_row, write_export
+from dashboard.core import ingest as gate
+from dashboard.core.db import connect
+
+
+def test_files_outside_the_lake_cannot_be_read(lake, tmp_path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a\n1\n")
+    wh = connect(lake)
+    with pytest.raises(duckdb.PermissionException):
+        wh.query(f"SELECT * FROM read_csv('{secret}')")
+
+
+def test_configuration_is_locked(lake):
+    wh = connect(lake)
+    with pytest.raises(duckdb.Error, match="configuration"):
+        wh.execute("SET enable_external_access = true")
+    with pytest.raises(duckdb.Error):
+        wh.execute("SET TimeZone = 'UTC'")
+
+
+def test_extensions_do_not_autoload(lake):
+    wh = connect(lake)
+    got = wh.query("SELECT current_setting('autoload_known_extensions') AS a, "
+                   "current_setting('autoinstall_known_extensions') AS b").to_pylist()
+    assert got == [{"a": False, "b": False}]
+
+
+def test_every_cursor_sees_beijing_time(lake):
+    wh = connect(lake)
+    for _ in range(3):
+        assert wh.query("SELECT current_setting('TimeZone') AS tz").column("tz")[0].as_py() == "Asia/Shanghai"
+
+
+def test_month_boundary_is_beijing_time(lake, units_file):
+    # 2025-06-30 17:00 UTC is 2025-07-01 01:00 in Beijing: the case belongs to July.
+    from conftest import ts
+    import datetime as dt
+
+    utc = dt.timezone.utc
+    src = write_export(units_file.parent / "cases_x.parquet", "cases", [
+        case_row(1, accepted_at=dt.datetime(2025, 6, 30, 17, tzinfo=utc), completed_at=ts(2025, 7, 1, 9),
+                 updated_at=ts(2025, 7, 1, 9))])
+    gate.ingest([units_file, src], lake)
+    wh = connect(lake)
+    got = wh.query("SELECT year, month, strftime(accepted_at, '%Y-%m') AS period FROM cases").to_pylist()
+    assert got == [{"year": 2025, "month": 7, "period": "2025-07"}]
+
+
+def test_threads_get_their_own_rows(lake):
+    """Many threads each bind their own parameter; a shared cursor would hand one thread another's rows."""
+    wh = connect(lake)
+    errors = []
+
+    def work(i: int) -> None:
+        for _ in range(50):
+            got = wh.query("SELECT ?::INTEGER AS v FROM range(100)", [i]).column("v").to_pylist()
+            if set(got) != {i}:
+                errors.append((i, set(got)))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
