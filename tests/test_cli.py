@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from conftest import case_row, write_export
 from typer.testing import CliRunner
 
-from conftest import case_row, write_export
 from dashboard.cli import app
 
 runner = CliRunner()

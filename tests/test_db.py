@@ -6,8 +6,8 @@ import threading
 
 import duckdb
 import pytest
-
 from conftest import case_row, write_export
+
 from dashboard.core import ingest as gate
 from dashboard.core.db import connect
 
@@ -43,10 +43,11 @@ def test_every_cursor_sees_beijing_time(lake):
 
 def test_month_boundary_is_beijing_time(lake, units_file):
     # 2025-06-30 17:00 UTC is 2025-07-01 01:00 in Beijing: the case belongs to July.
-    from conftest import ts
     import datetime as dt
 
-    utc = dt.timezone.utc
+    from conftest import ts
+
+    utc = dt.UTC
     src = write_export(units_file.parent / "cases_x.parquet", "cases", [
         case_row(1, accepted_at=dt.datetime(2025, 6, 30, 17, tzinfo=utc), completed_at=ts(2025, 7, 1, 9),
                  updated_at=ts(2025, 7, 1, 9))])

@@ -10,11 +10,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import case_row, ts, write_export
+from pii import scan_lake
+
 from dashboard.core import ingest as gate
 from dashboard.core.db import connect
-from pii import scan_lake
 
 EVAL_MAPPING = """
 table = "evaluations"
@@ -317,7 +317,7 @@ def test_no_personal_data_reaches_warehouse_or_quarantine(lake, units_file):
     hits = scan_lake(lake.lake)
     assert hits == []
     wh = connect(lake)
-    assert wh.query("SELECT note FROM events").to_pylist() == [{"note": "来电人 ［已脱敏］ 反映排队久，身份证 ［已脱敏］"}]
+    assert wh.query("SELECT note FROM events").to_pylist() == [{"note": "来电人 [已脱敏] 反映排队久,身份证 [已脱敏]"}]  # NFKC: full-width comma → ","
     keys = wh.query("SELECT DISTINCT applicant_key FROM cases").column("applicant_key").to_pylist()
     assert len(keys) == 1 and keys[0].startswith("ak")
     assert "applicant_name" not in wh.query("SELECT * FROM cases").column_names

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import case_row, ts, write_export
+
 from dashboard.core import ingest, marts
 from dashboard.core.db import connect
 

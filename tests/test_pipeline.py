@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 import pyarrow.parquet as pq
+from pii import scan_lake
 
 from dashboard.core.db import connect
-from pii import scan_lake
 
 
 def test_every_demo_row_is_accounted_for(demo_lake):
@@ -73,3 +73,29 @@ def test_marts_show_the_patterns_leadership_looks_for(demo_lake):
     persistent = sat.group_by("unit_code").agg(pl.col("below").mean()).filter(pl.col("below") > 0.5)
     assert persistent.height >= 3
     assert mart["period"].n_unique() == 24
+
+
+def test_overview_renders_the_demo_in_both_languages(demo_lake, monkeypatch):
+    """From the entrypoint, the way a user arrives: the latest demo month, every unit of the mart listed."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.core.db import REPO_ROOT
+
+    monkeypatch.setenv("HALL_DATA", str(demo_lake.root))
+    mart = pl.read_parquet(demo_lake.marts / "unit_month.parquet")
+    latest = mart["period"].max()
+    names = set(mart.filter(pl.col("period") == latest)["unit_name"].to_list())
+    for lang, label in (("zh", "按时办结率"), ("en", "On-time rate")):
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        at = AppTest.from_file(str(REPO_ROOT / "dashboard" / "app.py"), default_timeout=60)
+        at.query_params["lang"] = lang
+        at.run()
+        at.switch_page("app_pages/overview.py").run()
+        assert not at.exception
+        assert label in [m.label for m in at.metric]
+        shown = set()
+        for df in at.dataframe:
+            shown |= {str(v) for v in df.value.to_numpy().ravel()}
+        assert names <= shown, names - shown

@@ -3,6 +3,7 @@ quarantine bad rows and files with a reason, and keep every version in the Hive-
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import fnmatch
@@ -12,12 +13,12 @@ import importlib
 import io
 import json
 import multiprocessing as mp
+import multiprocessing.connection
 import os
 import secrets
 import shutil
 import time
 import tomllib
-import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,7 +35,7 @@ from dashboard.core.db import Lake
 BATCH_ROWS = 262_144
 ROW_COL = "__row__"
 SUPPORTED = (".parquet", ".csv", ".xlsx")
-SCRUBBED = "［已脱敏］"
+SCRUBBED = "[已脱敏]"  # already in NFKC form, like every stored string
 # Mainland ID-card numbers (GB 11643) and mobile numbers, as they may appear inside free text.
 # RE2 has no look-around, so the boundary characters are captured and put back.
 ID_PATTERN = r"(^|[^0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx]([^0-9A-Za-z]|$)"
@@ -692,21 +693,61 @@ def process_file(job: Job) -> dict:
     return {**counts, "reasons": reasons, "notes": notes, "partitions": partitions}
 
 
-def _worker_entry(worker: str, job: Job, result_path: str) -> None:
-    """Process entry point: run the worker and leave its outcome as JSON (a missing file means it died)."""
+def run_job(func: Callable[[Job], dict], job: Job) -> dict:
+    """Run one job, turning any failure into a whole-file rejection (never a crashed run)."""
+    try:
+        return {"ok": True, **func(job)}
+    except FileRejected as e:
+        return {"ok": False, "reason": e.reason, "detail": e.detail, "rows_in": e.rows_in}
+    except Exception as e:  # anything unforeseen rejects the file
+        return {"ok": False, "reason": "unreadable", "detail": f"{type(e).__name__}: {e}"}
+
+
+def _worker_loop(worker: str, conn) -> None:
+    """Worker process: take jobs from the pipe until told to stop; a death mid-job is seen by the parent."""
     mod, fn = worker.split(":")
     func: Callable[[Job], dict] = getattr(importlib.import_module(mod), fn)
-    try:
-        result = {"ok": True, **func(job)}
-    except FileRejected as e:
-        result = {"ok": False, "reason": e.reason, "detail": e.detail, "rows_in": e.rows_in}
-    except Exception as e:  # anything unforeseen rejects the file, never the run
-        result = {"ok": False, "reason": "unreadable", "detail": f"{type(e).__name__}: {e}",
-                  "trace": traceback.format_exc(limit=5)}
-    tmp = result_path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(result, f, ensure_ascii=False)
-    os.replace(tmp, result_path)
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        conn.send(run_job(func, job))
+
+
+class _Worker:
+    """One parsing process, reused across files; replaced when it dies."""
+
+    def __init__(self, ctx, worker: str):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_loop, args=(worker, child), daemon=True)
+        self.proc.start()
+        child.close()
+        self.task: tuple | None = None
+
+    def give(self, job: Job, task: tuple) -> None:
+        self.task = task
+        self.conn.send(job)
+
+    def poll(self) -> tuple[bool, dict | None]:
+        """(finished, result): result None means the process died on the job."""
+        if self.conn.poll():
+            try:
+                return True, self.conn.recv()
+            except EOFError:
+                return True, None
+        if not self.proc.is_alive():
+            return True, None
+        return False, None
+
+    def stop(self) -> None:
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self.conn.send(None)
+        self.proc.join(timeout=5)
+        if self.proc.is_alive():
+            self.proc.kill()
 
 
 # --------------------------------------------------------------------------------------------- the run
@@ -866,77 +907,93 @@ def ingest(paths: Iterable[Path], lake: Lake | None = None, *, force: bool = Fal
         if progress:
             progress(rep, len(reports), total)
 
-    phases = [[x for x in plan if x[2] and TABLES[x[2]].dimension], [x for x in plan if not (x[2] and TABLES[x[2]].dimension)]]
-    for phase in phases:
-        units = known_units(lake)
-        pending = list(phase)
-        running: list[tuple[mp.Process, Path, str, FileReport, Path, float]] = []
-        while pending or running:
-            while pending and len(running) < workers:
-                p, sha, table, mapping = pending.pop(0)
-                fmt = p.suffix.lower().lstrip(".")
-                rep = FileReport(source_file=p.name, sha256=sha, table=table, format=fmt, status="quarantined")
-                if sha in done:
-                    rep.status, rep.reason = "skipped", "already_ingested"
-                    finish(rep)
-                    continue
-                if p.stat().st_size == 0:
-                    rep.reason, rep.detail, rep.rows_in = "empty_file", "0 bytes", 0
-                    _quarantine_file(lake, rep, 0)
-                    finish(rep)
-                    continue
-                if table is None:
-                    rep.reason, rep.detail = "unknown_table", (
-                        f"name does not start with a table name ({', '.join(TABLES)}) nor match a mapping")
-                    _quarantine_file(lake, rep, p.stat().st_size)
-                    finish(rep)
-                    continue
-                if fmt not in ("parquet", "csv", "xlsx"):
-                    rep.reason, rep.detail = "unsupported_format", f".{fmt} is not Parquet, CSV or XLSX"
-                    _quarantine_file(lake, rep, p.stat().st_size)
-                    finish(rep)
-                    continue
-                staging = staging_root / sha[:16]
-                staging.mkdir(parents=True, exist_ok=True)
-                job = Job(path=str(p), sha256=sha, table=table,
-                          mapping=None if mapping is None else {"encoding": mapping.encoding, "sheet": mapping.sheet,
-                                                               "columns": mapping.columns, "values": mapping.values},
-                          known_units=units, hmac_key=key, out_dir=str(staging))
-                proc = ctx.Process(target=_worker_entry, args=(worker, job, str(staging / "result.json")))
-                proc.start()
-                running.append((proc, p, sha, rep, staging, time.perf_counter()))
-            still = []
-            for proc, p, sha, rep, staging, started in running:
-                proc.join(timeout=0.05)
-                if proc.is_alive():
-                    still.append((proc, p, sha, rep, staging, started))
-                    continue
-                rep.seconds = time.perf_counter() - started
-                result_file = staging / "result.json"
-                if not result_file.exists():
-                    rep.reason = "worker_crashed"
-                    rep.detail = f"worker exited with code {proc.exitcode} while parsing; nothing from it was kept"
-                    _quarantine_file(lake, rep, p.stat().st_size)
-                else:
-                    res = json.loads(result_file.read_text(encoding="utf-8"))
-                    if res["ok"]:
-                        rep.rows_in, rep.rows_accepted = res["rows_in"], res["rows_accepted"]
-                        rep.rows_quarantined, rep.reasons, rep.notes = res["rows_quarantined"], res["reasons"], res["notes"]
-                        if rep.rows_in != rep.rows_accepted + rep.rows_quarantined:
-                            raise AssertionError(f"{p}: rows_in != accepted + quarantined ({res})")
-                        rep.status = "accepted" if rep.rows_quarantined == 0 else "partial"
-                        _commit(lake, TABLES[rep.table], sha, staging)
-                        stale = lake.quarantine / "files" / f"{sha[:16]}.parquet"
-                        if stale.exists():
-                            stale.unlink()
-                    else:
-                        rep.reason, rep.detail = res["reason"], res["detail"]
-                        rep.rows_in = res.get("rows_in")
-                        rep.rows_quarantined = rep.rows_in or 0
-                        _quarantine_file(lake, rep, p.stat().st_size)
-                shutil.rmtree(staging, ignore_errors=True)
-                finish(rep)
-            running = still
+    seen: set[str] = set()
+
+    def triage(p: Path, sha: str, table: str | None, mapping: Mapping | None) -> tuple[FileReport, Job | None]:
+        """Settle what needs no parsing (duplicates, empty, unknown files); otherwise return the job."""
+        fmt = p.suffix.lower().lstrip(".")
+        rep = FileReport(source_file=p.name, sha256=sha, table=table, format=fmt, status="quarantined")
+        if sha in done or sha in seen:
+            rep.status, rep.reason = "skipped", "already_ingested"
+            return rep, None
+        seen.add(sha)
+        size = p.stat().st_size
+        if size == 0:
+            rep.reason, rep.detail, rep.rows_in = "empty_file", "0 bytes", 0
+        elif table is None:
+            rep.reason = "unknown_table"
+            rep.detail = f"name does not start with a table name ({', '.join(TABLES)}) nor match a mapping"
+        elif fmt not in ("parquet", "csv", "xlsx"):
+            rep.reason, rep.detail = "unsupported_format", f".{fmt} is not Parquet, CSV or XLSX"
+        else:
+            staging = staging_root / sha[:16]
+            staging.mkdir(parents=True, exist_ok=True)
+            return rep, Job(path=str(p), sha256=sha, table=table,
+                            mapping=None if mapping is None else {"encoding": mapping.encoding, "sheet": mapping.sheet,
+                                                                 "columns": mapping.columns, "values": mapping.values},
+                            known_units=None, hmac_key=key, out_dir=str(staging))
+        _quarantine_file(lake, rep, size)
+        return rep, None
+
+    def settle(rep: FileReport, p: Path, res: dict | None, exitcode: int | None) -> None:
+        staging = staging_root / rep.sha256[:16]
+        if res is None:
+            rep.reason = "worker_crashed"
+            rep.detail = f"worker exited with code {exitcode} while parsing; nothing from it was kept"
+            _quarantine_file(lake, rep, p.stat().st_size)
+        elif res["ok"]:
+            rep.rows_in, rep.rows_accepted = res["rows_in"], res["rows_accepted"]
+            rep.rows_quarantined, rep.reasons, rep.notes = res["rows_quarantined"], res["reasons"], res["notes"]
+            if rep.rows_in != rep.rows_accepted + rep.rows_quarantined:
+                raise AssertionError(f"{p}: rows_in != accepted + quarantined ({res})")
+            rep.status = "accepted" if rep.rows_quarantined == 0 else "partial"
+            _commit(lake, TABLES[rep.table], rep.sha256, staging)
+            stale = lake.quarantine / "files" / f"{rep.sha256[:16]}.parquet"
+            if stale.exists():
+                stale.unlink()
+        else:
+            rep.reason, rep.detail = res["reason"], res["detail"]
+            rep.rows_in = res.get("rows_in")
+            rep.rows_quarantined = rep.rows_in or 0
+            _quarantine_file(lake, rep, p.stat().st_size)
+        shutil.rmtree(staging, ignore_errors=True)
+        finish(rep)
+
+    pool: list[_Worker] = []
+    try:
+        for phase in ([x for x in plan if x[2] and TABLES[x[2]].dimension],
+                      [x for x in plan if not (x[2] and TABLES[x[2]].dimension)]):
+            units = known_units(lake)
+            pending = list(phase)
+            while pending or any(w.task for w in pool):
+                while pending and (len(pool) < workers or any(w.task is None for w in pool)):
+                    p, sha, table, mapping = pending.pop(0)
+                    rep, job = triage(p, sha, table, mapping)
+                    if job is None:
+                        finish(rep)
+                        continue
+                    job.known_units = units
+                    idle = next((w for w in pool if w.task is None), None)
+                    if idle is None:
+                        idle = _Worker(ctx, worker)
+                        pool.append(idle)
+                    idle.give(job, (rep, p, time.perf_counter()))
+                busy = [w for w in pool if w.task]
+                if busy:
+                    mp.connection.wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=1.0)
+                for w in busy:
+                    finished, res = w.poll()
+                    if not finished:
+                        continue
+                    rep, p, started = w.task
+                    rep.seconds = time.perf_counter() - started
+                    w.task = None
+                    if res is None:
+                        pool.remove(w)
+                    settle(rep, p, res, w.proc.exitcode if res is None else None)
+    finally:
+        for w in pool:
+            w.stop()
     shutil.rmtree(staging_root, ignore_errors=True)
     report = RunReport(run_id=run_id, files=reports, seconds=time.perf_counter() - t0)
     _write_log(lake, report, now)
