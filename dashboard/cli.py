@@ -11,7 +11,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table as RichTable
 
 from dashboard.core.db import REPO_ROOT, Lake
 
@@ -51,6 +50,19 @@ def demo(
               f"{summary.months[0]}–{summary.months[-1]}, {summary.seconds:.1f} s → {summary.out_dir}")
 
 
+def _file_line(f) -> str:
+    """One line per file: what it was, what happened to its rows, and why."""
+    mark = {"accepted": "✓", "partial": "!", "quarantined": "✗", "skipped": "="}[f.status]
+    head = f"{mark} {f.source_file} → {f.table or '?'}: {f.status}"
+    if f.status == "skipped":
+        return f"{head} ({f.reason})"
+    rows = "" if f.rows_in is None else (
+        f"; {f.rows_in:,} in = {f.rows_accepted:,} accepted + {f.rows_quarantined:,} quarantined")
+    why = [f"{f.reason}: {f.detail}"] if f.reason else []
+    why += [f"{k} {v}" for k, v in sorted(f.reasons.items())] + list(f.notes)
+    return head + rows + (f" ({'; '.join(why)})" if why else "")
+
+
 @app.command()
 def ingest(
     paths: list[Path] = typer.Argument(..., help="Export files or folders."),
@@ -72,20 +84,12 @@ def ingest(
     if as_json:
         out.print_json(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
     else:
-        table = RichTable("file", "table", "status", "rows in", "accepted", "quarantined", "reason")
         for f in report.files:
-            why = f.reason or ", ".join(f"{k} {v}" for k, v in sorted(f.reasons.items()))
-            if f.detail:
-                why = f"{why}: {f.detail}"
-            if f.notes:
-                why = "; ".join(filter(None, [why, *f.notes]))
-            table.add_row(f.source_file, f.table or "?", f.status, "?" if f.rows_in is None else f"{f.rows_in:,}",
-                          f"{f.rows_accepted:,}", f"{f.rows_quarantined:,}", why)
-        out.print(table)
+            out.print(_file_line(f), markup=False, highlight=False)
         d = report.to_dict()
         out.print(f"ingest: {d['files']} files ({', '.join(f'{v} {k}' for k, v in d['statuses'].items())}); "
                   f"rows in {d['rows_in']:,} = accepted {d['rows_accepted']:,} + quarantined "
-                  f"{d['rows_quarantined']:,}; {d['seconds']:.1f} s")
+                  f"{d['rows_quarantined']:,}; {d['seconds']:.1f} s", highlight=False)
     if any(f.status == "quarantined" for f in report.files):
         raise typer.Exit(1)
 

@@ -8,6 +8,7 @@ from conftest import case_row, write_export
 from typer.testing import CliRunner
 
 from dashboard.cli import app
+from dashboard.core.db import connect
 
 runner = CliRunner()
 
@@ -48,3 +49,44 @@ def test_build_then_json(lake, units_file):
     res = runner.invoke(app, ["build", "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["marts"] == {"unit_month": 1}  # one unit, one month
+
+
+def test_done_when_folder_reports_every_file_with_its_reason_and_loses_no_row(lake, units_file):
+    """The issue's acceptance folder: truncated Parquet, empty file, GB18030 CSV, extra column, rating 9."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from conftest import export_schema, ts
+
+    folder = units_file.parent
+    good = write_export(folder / "cases_tmp.parquet", "cases", [case_row(i) for i in range(40)])
+    (folder / "cases_2025-05.parquet").write_bytes(good.read_bytes()[:-200])  # truncated: footer gone
+    good.unlink()
+    (folder / "supervision_2025-06.parquet").write_bytes(b"")
+    csv = ("评价编号,办件编号,单位编码,评价时间,评价等级,是否默认评价,差评标签\n"
+           "E1,AJ00000000000001,U001,2025-06-03 10:00:00,非常满意,否,\n"
+           "E2,AJ00000000000002,U002,2025-06-03 11:00:00,不满意,否,等待时间长\n")
+    (folder / "好差评明细_2025-06.csv").write_bytes(csv.encode("gb18030"))
+    extra = pa.Table.from_pylist([case_row(1), case_row(2)], schema=export_schema("cases"))
+    pq.write_table(extra.append_column("经办备注", pa.array(["a", "b"])), folder / "cases_2025-06.parquet")
+    write_export(folder / "evaluations_2025-06.parquet", "evaluations", [
+        {"eval_id": "E10", "unit_code": "U001", "rated_at": ts(2025, 6, 4, 9), "rating": 5},
+        {"eval_id": "E11", "unit_code": "U001", "rated_at": ts(2025, 6, 4, 9), "rating": 9},
+    ])
+    res = runner.invoke(app, ["ingest", str(folder)])
+    lines = res.output.splitlines()
+    assert res.exit_code == 1  # whole files were quarantined
+
+    def line(name: str) -> str:
+        [hit] = [x for x in lines if f" {name} " in x]
+        return hit
+
+    assert "quarantined (unreadable: Parquet" in line("cases_2025-05.parquet")
+    assert "quarantined; 0 in = 0 accepted + 0 quarantined (empty_file" in line("supervision_2025-06.parquet")
+    assert "accepted; 2 in = 2 accepted + 0 quarantined" in line("好差评明细_2025-06.csv")
+    assert "extra_columns_dropped: 经办备注" in line("cases_2025-06.parquet")
+    assert "2 in = 1 accepted + 1 quarantined (rating_out_of_range 1)" in line("evaluations_2025-06.parquet")
+    assert lines[-1].startswith("ingest: 6 files")
+    # units 2 + CSV 2 + extra-column cases 2 + evaluations 2; the truncated file has no footer to count from.
+    assert "rows in 8 = accepted 7 + quarantined 1" in lines[-1]
+    ratings = connect(lake).query("SELECT eval_id, rating FROM evaluations ORDER BY eval_id").to_pylist()
+    assert ratings == [{"eval_id": "E1", "rating": 5}, {"eval_id": "E10", "rating": 5}, {"eval_id": "E2", "rating": 2}]
