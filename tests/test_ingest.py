@@ -339,3 +339,20 @@ def test_ingest_log_records_every_file_and_run(lake, units_file):
     run(lake, units_file, src)
     log = connect(lake).query("SELECT source_file, status FROM ingest_log ORDER BY run_id, source_file").to_pylist()
     assert [r["status"] for r in log] == ["accepted", "accepted", "skipped", "skipped"]
+
+
+def test_without_a_units_table_unit_codes_pass_but_the_file_says_so(lake, tmp_path):
+    src = write_export(tmp_path / "in" / "cases_2025-06.parquet", "cases", [case_row(1, unit_code="U999")])
+    rep = by_name(run(lake, src))["cases_2025-06.parquet"]
+    assert (rep.status, rep.notes) == ("accepted", ["units_not_loaded"])
+
+
+def test_event_type_outside_the_catalog_is_quarantined(lake, units_file):
+    src = write_export(units_file.parent / "events_2025-06.parquet", "events", [
+        {"event_id": "EV1", "occurred_at": ts(2025, 6, 3, 9), "unit_code": "U001", "event_type": "pennant"},
+        {"event_id": "EV2", "occurred_at": ts(2025, 6, 3, 9), "unit_code": "U001", "event_type": "锦旗"},
+    ])
+    rep = by_name(run(lake, units_file, src))["events_2025-06.parquet"]
+    assert rep.reasons == {"not_allowed": 1}
+    [q] = quarantine(lake)
+    assert (q["column"], q["source_row"]) == ("event_type", 2)

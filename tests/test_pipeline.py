@@ -29,9 +29,13 @@ def test_every_demo_row_is_accounted_for(demo_lake):
 
 
 def test_demo_dirty_rows_land_in_quarantine_with_reasons(demo_lake):
+    """Exactly the rows the generator planted (demo.DIRTY_COUNTS) are quarantined, and nothing else."""
+    from dashboard.core.demo import DIRTY_COUNTS
+
     wh = connect(demo_lake)
-    reasons = {r["reason"] for r in wh.query("SELECT DISTINCT reason FROM quarantine_rows").to_pylist()}
-    assert {"completed_before_accepted", "unknown_unit", "rating_out_of_range"} <= reasons
+    got = wh.query("SELECT reason, count(*) AS n FROM quarantine_rows GROUP BY reason").to_pylist()
+    assert {r["reason"]: r["n"] for r in got} == DIRTY_COUNTS
+    assert wh.query("SELECT count(*) AS n FROM quarantine_files").column("n")[0].as_py() == 0
 
 
 def test_xlsx_month_went_through_the_mapping(demo_lake):

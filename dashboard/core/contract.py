@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyarrow as pa
+from ruamel.yaml import YAML
 
 TZ = "Asia/Shanghai"
 TIMESTAMP = pa.timestamp("us", tz=TZ)
@@ -79,6 +81,16 @@ SIGNALS = ("预警", "黄牌", "红牌")
 TICKET_STATUSES = ("served", "no_show")
 APPEALS = ("有效", "误评", "恶意")
 EVENT_LEVELS = ("县级", "市级", "省级", "国家级")
+CATALOG = Path(__file__).resolve().parents[2] / "rulesets" / "_catalog.yaml"
+
+
+def event_types() -> dict[str, dict]:
+    """Event types (事件类型) from the rules catalog, by code."""
+    doc = YAML(typ="safe").load(CATALOG.read_text(encoding="utf-8"))
+    return {e["code"]: e for e in doc["event_types"]}
+
+
+EVENT_TYPES = tuple(event_types())
 
 UPDATED_AT = _c("updated_at", TIMESTAMP, False, "记录更新时间；同一记录多次导出时以最新为准",
                 "When the source record last changed; the latest version wins")
@@ -177,7 +189,8 @@ EVENTS = Table(
         _c("unit_code", S, True, "单位编码", "Unit code"),
         _c("window_code", S, False, "窗口编号", "Window code"),
         _c("staff_id", S, False, "人员工号", "Staff number"),
-        _c("event_type", S, True, "事件类型（见规则目录）", "Event type (from the rules catalog)"),
+        _c("event_type", S, True, "事件类型（见 rulesets/_catalog.yaml）", "Event type (rulesets/_catalog.yaml)",
+           allowed=EVENT_TYPES),
         _c("level", S, False, "级别", "Level", allowed=EVENT_LEVELS),
         _c("severity", I32, False, "严重程度（1 轻微 … 3 严重）", "Severity (1 minor … 3 serious)", min=1, max=3),
         _c("duration_min", I32, False, "持续时长（分钟）", "Duration (minutes)", min=0, max=100000),
@@ -311,6 +324,7 @@ FILE_REASONS: dict[str, tuple[str, str]] = {
 FILE_NOTES: dict[str, tuple[str, str]] = {
     "extra_columns_dropped": ("约定外的列未入库", "Columns outside the contract were not stored"),
     "already_ingested": ("同一文件已入库，未重复处理", "The same file was already ingested; nothing changed"),
+    "units_not_loaded": ("尚未导入单位表，未校验单位编码", "No units table loaded yet, so unit codes were not checked"),
 }
 
 

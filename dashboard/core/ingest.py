@@ -690,6 +690,8 @@ def process_file(job: Job) -> dict:
     if q_batches:
         pq.write_table(pa.concat_tables(q_batches), out / "quarantine.parquet", compression="zstd")
     notes = [f"extra_columns_dropped: {', '.join(extra_cols)}"] if extra_cols else []
+    if known is None and "unit_code" in t.names and not t.dimension:
+        notes.append("units_not_loaded")
     return {**counts, "reasons": reasons, "notes": notes, "partitions": partitions}
 
 
