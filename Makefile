@@ -11,7 +11,8 @@ DATA ?= $(if $(HALL_DATA),$(HALL_DATA),data)
 setup: .venv/.synced
 
 .venv/.synced: pyproject.toml uv.lock
-	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
+		|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv
 	$(UV) sync --locked
 	@touch $@
 

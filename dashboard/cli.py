@@ -98,11 +98,16 @@ def ingest(
 def build(as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary.")) -> None:
     """Build the marts (指标汇总) from the warehouse."""
     from dashboard.core import marts
+    from dashboard.core.calendar import CalendarError
 
-    with _progress(as_json) as bar:
-        task = bar.add_task("building marts", total=None)
-        summary = marts.build(progress=lambda name, done, total: bar.update(
-            task, completed=done, total=total, description=name))
+    try:
+        with _progress(as_json) as bar:
+            task = bar.add_task("building marts", total=None)
+            summary = marts.build(progress=lambda name, done, total: bar.update(
+                task, completed=done, total=total, description=name))
+    except CalendarError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from e
     if as_json:
         out.print_json(json.dumps({"marts": summary.marts, "seconds": round(summary.seconds, 3)}))
         return

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-ID_RE = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx])(?![0-9A-Za-z])")
+ID_RE = re.compile(r"(?<!\d)(\d{17}[\dXx])(?!\d)")
 MOBILE_RE = re.compile(r"(?<!\d)1[3-9]\d(?:[- ]?\d{4}){2}(?!\d)")
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2, 1)
 
@@ -31,6 +32,8 @@ def scan_lake(root: Path) -> list[tuple[str, str, str]]:
             for v in col.to_pylist():
                 if not v:
                     continue
+                # Full-width digits are still digits to a reader.
+                v = unicodedata.normalize("NFKC", v)
                 if any(id_check_ok(m) for m in ID_RE.findall(v)):
                     hits.append((str(path), name, "id_number"))
                 if MOBILE_RE.search(v):

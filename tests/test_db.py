@@ -74,3 +74,19 @@ def test_threads_get_their_own_rows(lake):
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_a_stray_file_in_the_marts_folder_does_not_break_connections(lake):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    lake.marts.mkdir(parents=True)
+    pq.write_table(pa.table({"a": [1]}), lake.marts / "unit_month-old (copy).parquet")
+    pq.write_table(pa.table({"a": [1]}), lake.marts / "unit_month.parquet")
+    wh = connect(lake)
+    assert wh.query("SELECT a FROM mart_unit_month").column("a").to_pylist() == [1]
+
+
+def test_empty_tables_have_the_shape_of_full_ones(lake):
+    wh = connect(lake)
+    assert {"year", "month", "case_id", "applicant_key"} <= set(wh.query("SELECT * FROM cases").column_names)

@@ -356,3 +356,79 @@ def test_event_type_outside_the_catalog_is_quarantined(lake, units_file):
     assert rep.reasons == {"not_allowed": 1}
     [q] = quarantine(lake)
     assert (q["column"], q["source_row"]) == ("event_type", 2)
+
+
+def test_scrubbing_catches_adjacent_numbers_letters_full_width_and_old_ids(lake, units_file):
+    notes = [
+        "联系电话 13812345678/13912345678",  # two numbers one character apart
+        "ID11010519491231002X",  # a letter touching the number
+        "旧身份证 110105491231002",  # 15-digit card (before 1999)
+        "电话 １３８１２３４５６７８",  # full-width digits
+    ]
+    rows = [{"event_id": f"EV{i}", "occurred_at": ts(2025, 6, 3, 9), "unit_code": "U001", "event_type": "late",
+             "note": n, "source": "群众 13812345678 来电"} for i, n in enumerate(notes)]
+    # A quarantined row (unknown unit) with a newline before an ID number, as JSON would escape it.
+    rows.append({"event_id": "EV9", "occurred_at": ts(2025, 6, 3, 9), "unit_code": "U999", "event_type": "late",
+                 "note": "身份证号\n11010519491231002X，电话 １３９１２３４５６７８"})
+    src = write_export(units_file.parent / "events_2025-06.parquet", "events", rows)
+    run(lake, units_file, src)
+    assert scan_lake(lake.lake) == []
+    got = connect(lake).query("SELECT note, source FROM events ORDER BY event_id").to_pylist()
+    assert [g["note"] for g in got] == ["联系电话 [已脱敏]/[已脱敏]", "ID[已脱敏]", "旧身份证 [已脱敏]", "电话 [已脱敏]"]
+    assert {g["source"] for g in got} == {"群众 [已脱敏] 来电"}
+    [q] = quarantine(lake)
+    assert json.loads(q["raw"])["note"] == "身份证号\n[已脱敏],电话 [已脱敏]"
+
+
+def test_identifier_holding_a_personal_number_quarantines_the_row(lake, units_file):
+    src = write_export(units_file.parent / "cases_2025-06.parquet", "cases",
+                       [case_row(1), case_row(2, staff_id="13812345678")])
+    rep = by_name(run(lake, units_file, src))["cases_2025-06.parquet"]
+    assert rep.reasons == {"pii_in_identifier": 1}
+    assert scan_lake(lake.lake) == []
+
+
+def test_worker_dying_before_it_reads_a_job_does_not_crash_the_run(lake, units_file):
+    src = write_export(units_file.parent / "cases_1.parquet", "cases", [case_row(1)])
+    report = run(lake, units_file, src, worker="crashing_worker_on_import:process_file")
+    assert {f.reason for f in report.files} == {"worker_crashed"}
+    log = connect(lake).query("SELECT source_file, reason FROM ingest_log ORDER BY source_file").to_pylist()
+    assert log == [{"source_file": "cases_1.parquet", "reason": "worker_crashed"},
+                   {"source_file": "units.parquet", "reason": "worker_crashed"}]
+
+
+def test_a_rejected_file_still_counts_its_rows(lake, units_file):
+    t = pa.Table.from_pylist([case_row(i, promised_days=None) for i in range(5)], schema=pa.schema(
+        [(c.name, pa.bool_() if c.name == "promised_days" else c.type) for c in gate.TABLES["cases"].columns]))
+    pq.write_table(t, units_file.parent / "cases_b.parquet")
+    report = run(lake, units_file, units_file.parent / "cases_b.parquet")
+    rep = by_name(report)["cases_b.parquet"]
+    assert (rep.reason, rep.rows_in, rep.rows_quarantined) == ("column_type", 5, 5)
+    assert (report.rows_in, report.rows_accepted, report.rows_quarantined) == (7, 2, 5)
+
+
+def test_deadline_given_as_a_bare_date_on_the_acceptance_day_is_fine(lake, units_file):
+    src = write_export(units_file.parent / "cases_2025-06.parquet", "cases", [
+        case_row(1, item_kind="即办件", promised_days=0, deadline_at=ts(2025, 6, 3))])
+    rep = by_name(run(lake, units_file, src))["cases_2025-06.parquet"]
+    assert rep.status == "accepted"
+
+
+def test_cases_without_updated_at_are_quarantined(lake, units_file):
+    src = write_export(units_file.parent / "cases_2025-06.parquet", "cases", [case_row(1, updated_at=None)])
+    rep = by_name(run(lake, units_file, src))["cases_2025-06.parquet"]
+    assert rep.reasons == {"missing_required": 1}
+
+
+def test_impossible_instants_are_errors_not_wraps(lake, units_file):
+    t = pa.table({"eval_id": ["E1", "E2"], "unit_code": ["U001", "U001"],
+                  "rated_at": pa.array([1_750_000_000, 10**15], pa.timestamp("s")), "rating": [5, 5]})
+    pq.write_table(t, units_file.parent / "evaluations_t.parquet")
+    csv_rows = ["E3,,U001,2025-06-03 10:00 +99:99,5,否,", "E4,,U001,2025-06-03 10:00 +08:00,5,否,"]
+    (lake.root / "mappings" / "evaluations_zh.toml").write_text(EVAL_MAPPING, encoding="utf-8")
+    csv = _gb18030_csv(units_file.parent, csv_rows)
+    report = by_name(run(lake, units_file, units_file.parent / "evaluations_t.parquet", csv))
+    assert report["evaluations_t.parquet"].reasons == {"bad_value": 1}
+    assert report[csv.name].reasons == {"bad_value": 1}
+    ids = connect(lake).query("SELECT eval_id FROM evaluations ORDER BY eval_id").column("eval_id").to_pylist()
+    assert ids == ["E1", "E4"]

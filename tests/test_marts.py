@@ -53,3 +53,21 @@ def test_scope_limits_what_a_caller_sees(lake, units_file):
     assert marts.unit_month(wh, "2025-06", ("U002",)).column("unit_code").to_pylist() == ["U002"]
     assert marts.unit_month(wh, "2025-06", ()).num_rows == 0
     assert marts.periods(wh, ("U404",)) == []
+
+
+def test_build_refuses_deadlines_beyond_the_published_calendar(lake, units_file):
+    import pytest
+
+    from dashboard.core.calendar import CalendarError, published_years
+
+    # Accepted on the last working days of the last published year: 5 working days later is next year.
+    last = max(published_years())
+    late = case_row(9, accepted_at=ts(last, 12, 30, 9), completed_at=None, status="在办",
+                    updated_at=ts(last, 12, 30, 9))
+    write_export(units_file.parent / "cases_late.parquet", "cases", [case_row(1), late])
+    ingest.ingest([units_file.parent], lake)
+    with pytest.raises(CalendarError, match=r"1 cases .*AJ00000000000009"):
+        marts.build(lake)
+    # Publishing the next year (an override file) lets the same build through.
+    lake.calendar_overrides.write_text(f"published_years = [{last + 1}]\n", encoding="utf-8")
+    assert marts.build(lake).marts["unit_month"] >= 1

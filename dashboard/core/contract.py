@@ -22,7 +22,7 @@ class Column:
     zh: str
     en: str
     allowed: tuple = ()
-    # "drop": never stored; "hmac": stored only as a keyed hash in `hmac_to`; "free_text": scrubbed of ID/phone.
+    # "drop": never stored; "hmac": stored only as a keyed hash in `hmac_to`.
     pii: str | None = None
     hmac_to: str | None = None
     min: float | None = None
@@ -119,7 +119,9 @@ CASES = Table(
         _c("full_online", BOOL, False, "是否全程网办", "Fully online"),
         _c("secondary_entry", BOOL, False, "是否二次录入", "Entered twice (secondary entry)"),
         _c("archived", BOOL, False, "是否归档", "Archived"),
-        UPDATED_AT,
+        # Cases are re-exported as they progress, so their versions must say which is newer.
+        _c("updated_at", TIMESTAMP, True, "记录更新时间；同一办件多次导出时以最新为准（必填）",
+           "When the case record last changed; the latest version wins (required)"),
         _c("applicant_name", S, False, "申请人姓名：入库前丢弃", "Applicant name: dropped at the gate", pii="drop"),
         _c("applicant_id_number", S, False, "申请人身份证号：仅以 HMAC 密钥摘要保存为 applicant_key",
            "Applicant ID-card number: kept only as an HMAC key in applicant_key", pii="hmac",
@@ -145,7 +147,7 @@ EVALUATIONS = Table(
            "Rating: 5 very satisfied … 1 very dissatisfied (1–2 are bad ratings)", min=1, max=5),
         _c("channel", S, False, "评价渠道", "Channel", allowed=CHANNELS),
         _c("is_default", BOOL, False, "是否默认评价", "Default rating (not given by the applicant)"),
-        _c("bad_tags", S, False, "差评标签，以“;”分隔", "Bad-rating tags, ';'-separated", pii="free_text"),
+        _c("bad_tags", S, False, "差评标签，以“;”分隔", "Bad-rating tags, ';'-separated"),
         _c("rectified_at", TIMESTAMP, False, "差评整改完成时间", "Bad rating rectified at"),
         _c("appeal", S, False, "申诉结果", "Appeal outcome", allowed=APPEALS),
         UPDATED_AT,
@@ -198,8 +200,7 @@ EVENTS = Table(
         _c("source", S, False, "来源：巡查/通知单/12345/媒体/…", "Source: inspection, notice, 12345 hotline, media, …"),
         _c("verified", BOOL, False, "是否核实", "Verified"),
         _c("status", S, False, "状态", "Status"),
-        _c("note", S, False, "说明（入库时去除身份证号和手机号）", "Note (ID and phone numbers scrubbed at the gate)",
-           pii="free_text"),
+        _c("note", S, False, "说明（入库时去除身份证号和手机号）", "Note (ID and phone numbers scrubbed at the gate)"),
         _c("recorded_by", S, False, "记录人工号", "Recorded by (staff number)"),
         UPDATED_AT,
     ),
@@ -214,7 +215,7 @@ MANUAL_SCORES = Table(
         _c("unit_code", S, True, "单位编码", "Unit code"),
         _c("period", S, True, "考核期（2025-06 / 2025-Q2 / 2025）", "Period (2025-06, 2025-Q2 or 2025)"),
         _c("value", DEC, True, "评分值", "Value"),
-        _c("reason", S, True, "评分理由", "Reason", pii="free_text"),
+        _c("reason", S, True, "评分理由", "Reason"),
         _c("assessor", S, True, "评分人工号", "Assessor (staff number)"),
         UPDATED_AT,
     ),
@@ -305,6 +306,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "called_before_issued": ("叫号时间早于取号时间", "Called before the ticket was issued"),
     "finished_before_called": ("结束时间早于叫号时间", "Finished before it was called"),
     "unknown_unit": ("单位编码不在单位表中", "Unit code is not in the units table"),
+    "pii_in_identifier": ("编号字段中含身份证号或手机号", "An identifier holds an ID-card or mobile number"),
     "malformed_row": ("行的字段数与表头不符", "The row has a different number of fields than the header"),
 }
 
@@ -349,8 +351,9 @@ def render_markdown() -> str:
         "时间为时刻，未带时区的按北京时间（Asia/Shanghai）理解；字符串入库前做 NFKC 规范化。",
         "",
         "Personal data (申请人姓名、身份证号、电话) never reaches the warehouse: it is dropped, or kept only",
-        "as a keyed hash (HMAC) that cannot be reversed. Free-text columns are scrubbed of ID-card and",
-        "mobile numbers.",
+        "as a keyed hash (HMAC) that cannot be reversed. In every other text column, ID-card and mobile",
+        "numbers are replaced by `[已脱敏]`; a code or identifier column holding one sends its row to",
+        "quarantine (`pii_in_identifier`), with the number scrubbed there too.",
         "",
         "A file is recognised by its name: it starts with the table name (`cases_2025-06.parquet`), or",
         "matches a mapping's `match` patterns.",
@@ -362,7 +365,10 @@ def render_markdown() -> str:
             f"## `{t.name}` — {t.zh} / {t.en}",
             "",
             f"Key: `{', '.join(t.key)}`; {part}; "
-            + ("every version is kept; the latest `updated_at` wins (ties: the greater source-file SHA-256, then the later row)." if t.version_by else ""),
+            + ("every version is kept; the latest `updated_at` wins (ties: the greater source-file SHA-256, then "
+               "the later row)" + ("." if t.column("updated_at").required else
+                                   "; a version without `updated_at` loses to one with it, so supply it when "
+                                   "records are revised.") if t.version_by else ""),
             "",
             "| column | type | required | allowed | 含义 | meaning |",
             "|---|---|---|---|---|---|",
@@ -371,8 +377,7 @@ def render_markdown() -> str:
             allowed = " / ".join(c.allowed)
             if c.min is not None or c.max is not None:
                 allowed = f"{c.min:g} – {c.max:g}"
-            flag = {"drop": " (PII: dropped)", "hmac": f" (PII: → `{c.hmac_to}`)",
-                    "free_text": " (scrubbed)"}.get(c.pii or "", "")
+            flag = {"drop": " (PII: dropped)", "hmac": f" (PII: → `{c.hmac_to}`)"}.get(c.pii or "", "")
             out.append(
                 f"| `{c.name}`{flag} | {_type_name(c.type)} | {'yes' if c.required else ''} | {allowed} "
                 f"| {c.zh} | {c.en} |"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +77,7 @@ class Lake:
         return (self.marts / "unit_month.parquet").exists()
 
 
-LINEAGE = ("_source_file", "_source_sha256", "_source_row")
+MART_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def _sql_str(s: str) -> str:
@@ -90,8 +91,9 @@ def _versions_select(lake: Lake, t: Table) -> str:
         cols = ", ".join(
             f"CAST(NULL AS {_duck_type(c.type)}) AS \"{c.name}\"" for c in t.stored_columns
         )
+        hive = ", NULL::INTEGER AS year, NULL::INTEGER AS month" if t.partition_by else ""
         return f"SELECT {cols}, NULL::VARCHAR AS _source_file, NULL::VARCHAR AS _source_sha256, " \
-               f"NULL::BIGINT AS _source_row LIMIT 0"
+               f"NULL::BIGINT AS _source_row{hive} LIMIT 0"
     pattern = str(lake.table_dir(t.name)) + ("/*/*/*.parquet" if t.partition_by else "/*.parquet")
     hive = ", hive_partitioning = true, hive_types = {'year': INTEGER, 'month': INTEGER}" if t.partition_by else ""
     return f"SELECT * FROM read_parquet({_sql_str(pattern)}, union_by_name = true{hive})"
@@ -154,9 +156,10 @@ class Warehouse:
             if cal.exists():
                 cur.execute(f"CREATE OR REPLACE VIEW calendar AS SELECT * FROM read_parquet({_sql_str(str(cal))})")
             for mart in sorted(self.lake.marts.glob("*.parquet")):
-                cur.execute(
-                    f"CREATE OR REPLACE VIEW mart_{mart.stem} AS SELECT * FROM read_parquet({_sql_str(str(mart))})"
-                )
+                # Only names a query could have written: a stray copy must not break every connection.
+                if MART_NAME.fullmatch(mart.stem):
+                    cur.execute(f'CREATE OR REPLACE VIEW "mart_{mart.stem}" AS '
+                                f"SELECT * FROM read_parquet({_sql_str(str(mart))})")
         finally:
             cur.close()
 

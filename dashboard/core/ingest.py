@@ -34,12 +34,16 @@ from dashboard.core.db import Lake
 
 BATCH_ROWS = 262_144
 ROW_COL = "__row__"
+# Instants outside these years are typing errors in an export, not history or plans.
+YEAR_MIN, YEAR_MAX = 1900, 2100
 SUPPORTED = (".parquet", ".csv", ".xlsx")
 SCRUBBED = "[已脱敏]"  # already in NFKC form, like every stored string
 # Mainland ID-card numbers (GB 11643) and mobile numbers, as they may appear inside free text.
-# RE2 has no look-around, so the boundary characters are captured and put back.
-ID_PATTERN = r"(^|[^0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx]([^0-9A-Za-z]|$)"
-PHONE_PATTERN = r"(^|[^0-9])(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}([^0-9]|$)"
+# RE2 has no look-around, so the boundary characters are captured and put back; a boundary is any non-digit
+# (a letter may touch a number: "ID11010519491231002X"). 15-digit numbers are the pre-1999 ID cards.
+ID_PATTERN = (r"(^|\D)(?:[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx]"
+              r"|[1-9]\d{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3})(\D|$)")
+PHONE_PATTERN = r"(^|\D)(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(\D|$)"
 TS_PATTERN = (
     r"^(?P<y>\d{4})[-/](?P<mo>\d{1,2})[-/](?P<d>\d{1,2})"
     r"(?:[ T](?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,6}))?)?)?"
@@ -160,9 +164,26 @@ def _nfkc(arr: pa.Array) -> pa.Array:
 
 
 def scrub_text(arr: pa.Array) -> pa.Array:
-    """Replace ID-card and mobile numbers inside free text with a marker."""
-    arr = pc.replace_substring_regex(arr, ID_PATTERN, rf"\1{SCRUBBED}\2")
-    return pc.replace_substring_regex(arr, PHONE_PATTERN, rf"\1{SCRUBBED}\2")
+    """Replace ID-card and mobile numbers inside text with a marker (expects NFKC text: ASCII digits)."""
+    # A match consumes its trailing boundary, so two numbers one character apart need a second pass.
+    for _ in range(8):
+        before = arr
+        arr = pc.replace_substring_regex(arr, ID_PATTERN, rf"\1{SCRUBBED}\2")
+        arr = pc.replace_substring_regex(arr, PHONE_PATTERN, rf"\1{SCRUBBED}\2")
+        if arr.equals(before):
+            break
+    return arr
+
+
+def holds_personal_number(arr: pa.Array) -> np.ndarray:
+    """Rows whose (NFKC) text contains an ID-card or mobile number."""
+    hit = pc.or_(pc.match_substring_regex(arr, ID_PATTERN), pc.match_substring_regex(arr, PHONE_PATTERN))
+    return np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), bool)
+
+
+def is_identifier(t: Table, name: str) -> bool:
+    """Codes and ids are matched, not read: they are checked for personal numbers, never rewritten."""
+    return name in t.key or name.endswith(("_id", "_code", "_key", "_by")) or name == "assessor"
 
 
 def hmac_key_for(lake: Lake) -> bytes:
@@ -236,7 +257,8 @@ def _parse_timestamps(s: pa.Array, col: str, date_only: bool = False) -> Parsed:
     y, mo, d, h, mi, sec = (num(k) for k in ("y", "mo", "d", "h", "mi", "s"))
     frac = pc.utf8_rpad(pc.if_else(pc.equal(fields["f"], ""), "0", fields["f"]), 6, "0") \
         .cast(pa.int64()).to_numpy(zero_copy_only=False)
-    in_range = (mo >= 1) & (mo <= 12) & (d >= 1) & (h <= 23) & (mi <= 59) & (sec <= 59) & (y >= 1900)
+    in_range = (mo >= 1) & (mo <= 12) & (d >= 1) & (h <= 23) & (mi <= 59) & (sec <= 59) & (y >= YEAR_MIN) \
+        & (y <= YEAR_MAX)
     ok &= in_range
     month_start = ((np.where(ok, y, 1970) - 1970) * 12 + np.where(ok, mo, 1) - 1).astype("datetime64[M]")
     days_in_month = ((month_start + 1).astype("datetime64[D]") - month_start.astype("datetime64[D]")).astype(int)
@@ -251,7 +273,15 @@ def _parse_timestamps(s: pa.Array, col: str, date_only: bool = False) -> Parsed:
     has_tz = ok & np.asarray(pc.not_equal(fields["tz"], "").to_numpy(zero_copy_only=False), bool)
     for i in np.flatnonzero(has_tz):
         z = tz[i].replace(":", "")
-        offset_us[i] = 0 if z == "Z" else (1 if z[0] == "+" else -1) * (int(z[1:3]) * 60 + int(z[3:5])) * 60_000_000
+        if z == "Z":
+            continue
+        hours, minutes = int(z[1:3]), int(z[3:5])
+        if date_only or hours > 14 or minutes > 59:  # a date has no zone; real offsets stay within ±14:00
+            ok[i] = False
+            continue
+        offset_us[i] = (1 if z[0] == "+" else -1) * (hours * 60 + minutes) * 60_000_000
+    if date_only:
+        ok &= ~(has_tz & np.asarray(pc.equal(fields["tz"], "Z").to_numpy(zero_copy_only=False), bool))
     errors = _errors_where(_valid_mask(s) & ~ok, col, s)
     if date_only:
         vals = pa.array(day.astype("datetime64[D]"), pa.date32(), mask=~ok)
@@ -310,9 +340,18 @@ def _from_typed(a: pa.Array, target: pa.DataType, col: str) -> Parsed:
     if pa.types.is_timestamp(target) and pa.types.is_timestamp(src):
         if src.tz is None:
             a = pc.assume_timezone(a, TZ, ambiguous="earliest", nonexistent="earliest")
+        # Bounds in the source's own unit, so nothing can overflow before it is checked.
+        lo, hi = (pa.scalar(dt.datetime(y, 1, 1, tzinfo=dt.UTC), pa.timestamp(src.unit, tz="UTC"))
+                  for y in (YEAR_MIN, YEAR_MAX + 1))
+        a = orig = a.cast(pa.timestamp(src.unit, tz="UTC"))
+        good = pc.fill_null(pc.and_(pc.greater_equal(a, lo), pc.less(a, hi)), False)
+        bad = _valid_mask(a) & ~np.asarray(good.to_numpy(zero_copy_only=False), bool)
+        a = pc.if_else(good, a, pa.scalar(None, a.type))
         if src.unit == "ns":
             a = pc.floor_temporal(a, unit="microsecond")
-        return Parsed(a.cast(TIMESTAMP, safe=False), _no_errors(n))
+        # Out-of-range instants cannot even be shown as datetimes: report the raw count of units since 1970.
+        raw = pc.binary_join_element_wise(orig.view(pa.int64()).cast(pa.string()), f" {src.unit} since 1970", "")
+        return Parsed(a.cast(pa.timestamp("us", tz="UTC")).cast(TIMESTAMP), _errors_where(bad, col, raw))
     if pa.types.is_timestamp(target) and pa.types.is_date(src):
         return Parsed(pc.assume_timezone(a.cast(pa.timestamp("us")), TZ).cast(TIMESTAMP), _no_errors(n))
     if pa.types.is_date(target) and pa.types.is_date(src):
@@ -489,18 +528,25 @@ def _reason_rows(t: Table, cols: dict[str, Parsed], known_units: set[str] | None
             code = "rating_out_of_range" if c.name == "rating" else "out_of_range"
             mark(bad, code, c.name, _errors_where(bad, c.name, v))
 
-    def before(a: str, b: str, code: str) -> None:
+    def before(a: str, b: str, code: str, by_date: bool = False) -> None:
         if a in cols and b in cols:
-            bad = pc.fill_null(pc.less(cols[a].values, cols[b].values), False)
+            left, right = cols[a].values, cols[b].values
+            if by_date:  # a deadline is a day: one written as a bare date is that whole Beijing day
+                left, right = (pc.local_timestamp(x).cast(pa.date32()) for x in (left, right))
+            bad = pc.fill_null(pc.less(left, right), False)
             bad = np.asarray(bad.to_numpy(zero_copy_only=False), bool)
             mark(bad, code, a, np.array([f"{a} earlier than {b}"] * n, dtype=object))
 
     if t.name == "cases":
         before("completed_at", "accepted_at", "completed_before_accepted")
-        before("deadline_at", "accepted_at", "deadline_before_accepted")
+        before("deadline_at", "accepted_at", "deadline_before_accepted", by_date=True)
     if t.name == "tickets":
         before("called_at", "issued_at", "called_before_issued")
         before("finished_at", "called_at", "finished_before_called")
+    for c in t.columns:
+        if c.name in cols and c.pii is None and pa.types.is_string(c.type) and is_identifier(t, c.name):
+            hit = holds_personal_number(cols[c.name].values)
+            mark(hit, "pii_in_identifier", c.name, f"{c.name} holds an ID-card or mobile number")
     if known_units is not None and "unit_code" in cols and not t.dimension:
         v = cols["unit_code"].values
         bad = _valid_mask(v) & ~np.asarray(
@@ -543,20 +589,21 @@ class _PartitionWriter:
 
 
 def _raw_json(batch: pa.Table, mask: np.ndarray, t: Table) -> list[str]:
-    """The quarantined rows as JSON text, personal data removed and every value scrubbed."""
-    keep = [c for c in batch.column_names if not c.startswith("__extra__")
-            and (c not in t.names or t.column(c).pii not in ("drop", "hmac"))]
+    """The quarantined rows as JSON text: personal columns removed, every value NFKC-normalised and scrubbed."""
+    keep = [c for c in batch.column_names if c in t.names and t.column(c).pii not in ("drop", "hmac")]
     sub = batch.select(keep).filter(pa.array(mask))
-    out = []
-    for row in sub.to_pylist():
-        clean = {k: (None if v is None else str(v)) for k, v in row.items()}
-        out.append(json.dumps(clean, ensure_ascii=False))
-    if not out:
-        return out
-    return scrub_text(pa.array(out, pa.string())).to_pylist()
+    if sub.num_rows == 0:
+        return []
+    cols = {}
+    for c in keep:
+        arr = sub[c].combine_chunks()
+        if pa.types.is_dictionary(arr.type):
+            arr = arr.dictionary_decode()
+        cols[c] = scrub_text(_nfkc(arr.cast(pa.string()))).to_pylist()
+    return [json.dumps({c: cols[c][i] for c in keep}, ensure_ascii=False) for i in range(sub.num_rows)]
 
 
-def _iter_source(job: Job, t: Table) -> Iterator[tuple[pa.Table, list[tuple[int, str]], list[str]]]:
+def _iter_source(job: Job, t: Table, state: dict) -> Iterator[tuple[pa.Table, list[tuple[int, str]], list[str]]]:
     """Yield (batch with contract-named columns, malformed-row records, extra headers) for one file."""
     path = Path(job.path)
     suffix = path.suffix.lower()
@@ -565,6 +612,7 @@ def _iter_source(job: Job, t: Table) -> Iterator[tuple[pa.Table, list[tuple[int,
             pf = pq.ParquetFile(path)
         except Exception as e:  # pyarrow raises ArrowInvalid/OSError for truncated or foreign files
             raise FileRejected("unreadable", f"Parquet: {e}") from e
+        state["rows_total"] = pf.metadata.num_rows
         names = pf.schema_arrow.names
         extra = [n for n in names if n not in t.names]
         wanted = [n for n in names if n in t.names]
@@ -584,6 +632,7 @@ def _iter_source(job: Job, t: Table) -> Iterator[tuple[pa.Table, list[tuple[int,
         table, malformed = _string_table_from_xlsx(path, (mapping or {}).get("sheet", 0)), []
     else:
         raise FileRejected("unsupported_format", f"{suffix or 'no extension'} is not Parquet, CSV or XLSX")
+    state["rows_total"] = table.num_rows + len(malformed)
     table, extra = _apply_mapping(table, t, mapping)
     _check_columns(t, [c for c in table.column_names if not c.startswith("__")],
                    table.num_rows + len(malformed))
@@ -604,6 +653,19 @@ def _check_columns(t: Table, present: list[str], rows: int | None) -> None:
 
 def process_file(job: Job) -> dict:
     """Parse, check and split one file into accepted rows and quarantined rows under job.out_dir."""
+    state: dict = {"rows_total": None}
+    try:
+        return _process(job, state)
+    except FileRejected as e:
+        # A rejected file's rows are all quarantined: count them whenever the file says how many it holds.
+        if e.rows_in is None:
+            e.rows_in = state["rows_total"]
+        raise
+    except Exception as e:
+        raise FileRejected("unreadable", f"{type(e).__name__}: {e}", state["rows_total"]) from e
+
+
+def _process(job: Job, state: dict) -> dict:
     t = TABLES[job.table]
     out = Path(job.out_dir)
     path = Path(job.path)
@@ -618,7 +680,7 @@ def process_file(job: Job) -> dict:
     key = job.hmac_key.encode("utf-8")
     row0 = 0
     try:
-        for batch, malformed, extra in _iter_source(job, t):
+        for batch, malformed, extra in _iter_source(job, t, state):
             extra_cols = extra
             if malformed:
                 q_batches.append(pa.table({
@@ -669,10 +731,11 @@ def process_file(job: Job) -> dict:
             good = pa.array(~bad)
             stored = {}
             for c in t.stored_columns:
-                if c.pii is None and c.name in cols:
-                    stored[c.name] = cols[c.name].values
-                elif c.pii == "free_text":
-                    stored[c.name] = scrub_text(cols[c.name].values)
+                if c.name not in cols:
+                    continue
+                v = cols[c.name].values
+                # Any text a person typed may hold a phone or ID number; identifiers are checked instead.
+                stored[c.name] = scrub_text(v) if pa.types.is_string(c.type) and not is_identifier(t, c.name) else v
             for c in t.columns:
                 if c.pii == "hmac":
                     stored[c.hmac_to] = hmac_column(cols[c.name].values, key)
@@ -729,17 +792,22 @@ class _Worker:
         child.close()
         self.task: tuple | None = None
 
-    def give(self, job: Job, task: tuple) -> None:
+    def give(self, job: Job, task: tuple) -> bool:
+        """Hand over a job; False when the process is already dead (the job is still ours to place)."""
+        try:
+            self.conn.send(job)
+        except OSError:  # BrokenPipe / ConnectionReset: it died while idle
+            return False
         self.task = task
-        self.conn.send(job)
+        return True
 
     def poll(self) -> tuple[bool, dict | None]:
         """(finished, result): result None means the process died on the job."""
-        if self.conn.poll():
-            try:
+        try:
+            if self.conn.poll():
                 return True, self.conn.recv()
-            except EOFError:
-                return True, None
+        except (EOFError, OSError):  # a peer that died with our job unread resets the connection
+            return True, None
         if not self.proc.is_alive():
             return True, None
         return False, None
@@ -870,7 +938,15 @@ def _commit(lake: Lake, t: Table, sha: str, staging: Path) -> None:
         qfile.unlink()
 
 
+def clean_text(text: str | None) -> str | None:
+    """NFKC and scrub one message (an error detail may quote a line of the file)."""
+    if text is None:
+        return None
+    return scrub_text(_nfkc(pa.array([text], pa.string()))).to_pylist()[0]
+
+
 def _quarantine_file(lake: Lake, rep: FileReport, size: int) -> None:
+    rep.detail = clean_text(rep.detail)
     folder = lake.quarantine / "files"
     folder.mkdir(parents=True, exist_ok=True)
     row = {"source_file": rep.source_file, "source_sha256": rep.sha256, "size_bytes": size, "table": rep.table,
@@ -976,10 +1052,15 @@ def ingest(paths: Iterable[Path], lake: Lake | None = None, *, force: bool = Fal
                         continue
                     job.known_units = units
                     idle = next((w for w in pool if w.task is None), None)
+                    if idle is not None and not idle.give(job, (rep, p, time.perf_counter())):
+                        pool.remove(idle)
+                        idle = None
                     if idle is None:
                         idle = _Worker(ctx, worker)
                         pool.append(idle)
-                    idle.give(job, (rep, p, time.perf_counter()))
+                        if not idle.give(job, (rep, p, time.perf_counter())):
+                            pool.remove(idle)
+                            settle(rep, p, None, idle.proc.exitcode)
                 busy = [w for w in pool if w.task]
                 if busy:
                     mp.connection.wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=1.0)
@@ -996,9 +1077,10 @@ def ingest(paths: Iterable[Path], lake: Lake | None = None, *, force: bool = Fal
     finally:
         for w in pool:
             w.stop()
-    shutil.rmtree(staging_root, ignore_errors=True)
-    report = RunReport(run_id=run_id, files=reports, seconds=time.perf_counter() - t0)
-    _write_log(lake, report, now)
+        # Whatever was settled is logged, even when the run itself stops on an error.
+        shutil.rmtree(staging_root, ignore_errors=True)
+        report = RunReport(run_id=run_id, files=reports, seconds=time.perf_counter() - t0)
+        _write_log(lake, report, now)
     return report
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dashboard.core.calendar import WorkCalendar
+from dashboard.core.calendar import CalendarError, WorkCalendar
 from dashboard.core.db import REPO_ROOT, Lake, Warehouse, connect
 
 QUERIES = REPO_ROOT / "queries"
@@ -56,6 +56,7 @@ def build(lake: Lake | None = None, progress: Callable[[str, int, int], None] | 
     summary = BuildSummary()
     files = query_files()
     try:
+        _check_calendar(wh)
         for i, path in enumerate(files):
             name = path.stem
             if progress:
@@ -76,6 +77,17 @@ def build(lake: Lake | None = None, progress: Callable[[str, int, int], None] | 
     if progress:
         progress("done", len(files), len(files))
     return summary
+
+
+def _check_calendar(wh: Warehouse) -> None:
+    """Refuse to build when a deadline needs working days from a year without a published schedule."""
+    row = wh.query((QUERIES / "checks" / "calendar_coverage.sql").read_text(encoding="utf-8")).to_pylist()[0]
+    if row["cases"]:
+        raise CalendarError(
+            f"{row['cases']:,} cases (accepted {row['first_accepted']} – {row['last_accepted']}, e.g. "
+            f"{row['example_case']}) need working days beyond the calendar's last published year; add the next "
+            "year's schedule to the calendar override file (published_years and [[day]] entries) and build again"
+        )
 
 
 def _scope_clause(scope: tuple[str, ...] | None) -> tuple[str, list]:
