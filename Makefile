@@ -5,7 +5,7 @@ UV := $(PYTHON) -m uv
 HALL := .venv/bin/hall
 DATA ?= $(if $(HALL_DATA),$(HALL_DATA),data)
 
-.PHONY: setup run test lint demo ingest build serve clean-data
+.PHONY: setup run test lint browser clean-data
 
 # The environment only: uv (installed with pip when missing), then the locked dependencies.
 setup: .venv/.synced
@@ -34,7 +34,10 @@ run: setup $(DATA)/lake/marts/_build.json
 lint: setup
 	$(UV) run --locked ruff check .
 
-test: setup lint
+browser:
+	@scripts/ensure-browser
+
+test: setup lint browser
 	$(UV) run --locked pytest -q
 
 clean-data:

@@ -1,0 +1,85 @@
+"""A real browser on the served dashboard: Debian's Chromium driven by Playwright, as a user would see it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import ARTIFACTS
+from playwright.sync_api import sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(demo_lake):
+    """`hall serve` on the small demo lake, on a free port; stopped after the module."""
+    port = _free_port()
+    env = {**os.environ, "HALL_DATA": str(demo_lake.root)}
+    hall = Path(sys.executable).with_name("hall")
+    proc = subprocess.Popen([str(hall), "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError("hall serve did not come up within 60 s")
+        time.sleep(0.5)
+    yield url
+    os.killpg(proc.pid, 15)
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.mark.parametrize(("lang", "title", "kpi"), [("zh", "月度总览", "按时办结率"), ("en", "Monthly overview", "On-time rate")])
+def test_overview_in_a_real_browser(server, browser, lang, title, kpi):
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    page.goto(f"{server}/?lang={lang}")
+    page.get_by_role("heading", name=title).wait_for(timeout=30_000)
+    page.locator("[data-testid=stMetric]").first.wait_for(timeout=30_000)
+    assert page.get_by_text(kpi, exact=True).count() >= 1
+    assert page.locator("[data-testid=stException]").count() == 0
+    page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=30_000)  # the satisfaction chart drew
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(1000)  # let the chart finish drawing before the screenshot
+    page.screenshot(path=str(ARTIFACTS / f"overview_{lang}.png"), full_page=True)
+    page.close()
+
+
+def test_language_switch_in_the_sidebar_changes_the_url(server, browser):
+    page = browser.new_page()
+    page.goto(f"{server}/?lang=zh")
+    page.get_by_role("heading", name="月度总览").wait_for(timeout=30_000)
+    page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").click()
+    page.get_by_role("option", name="English").click()
+    page.get_by_role("heading", name="Monthly overview").wait_for(timeout=30_000)
+    assert "lang=en" in page.url
+    page.close()
