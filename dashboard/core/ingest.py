@@ -448,14 +448,31 @@ def _string_table_from_xlsx(path: Path, sheet: str | int) -> pa.Table:
     try:
         wb = CalamineWorkbook.from_path(str(path))
         ws = wb.get_sheet_by_index(sheet) if isinstance(sheet, int) else wb.get_sheet_by_name(sheet)
-        rows = ws.to_python(skip_empty_area=False)
+        rows = ws.iter_rows()
+        first = next(rows, None)
+        if first is None:
+            return pa.table({})
+        header = [_cell_text(h) or f"column_{i + 1}" for i, h in enumerate(first)]
+        chunks, block = [], []
+        # Cells become Arrow text a block at a time: a million-row sheet as Python objects would need gigabytes.
+        for row in rows:
+            block.append(row)
+            if len(block) == 65_536:
+                chunks.append(_xlsx_block(header, block))
+                block = []
+        chunks.append(_xlsx_block(header, block))
     except Exception as e:  # calamine raises its own error types for corrupt workbooks
         raise FileRejected("unreadable", f"XLSX: {type(e).__name__}: {e}") from e
-    if not rows:
-        return pa.table({})
-    header = [_cell_text(h) or f"column_{i + 1}" for i, h in enumerate(rows[0])]
-    cols = list(zip(*rows[1:], strict=False)) if len(rows) > 1 else [()] * len(header)
-    return pa.table({h: pa.array([_cell_text(v) for v in c], pa.string()) for h, c in zip(header, cols, strict=False)})
+    return pa.concat_tables(chunks)
+
+
+def _xlsx_block(header: list[str], block: list[list]) -> pa.Table:
+    width = len(header)
+    cols = [[] for _ in range(width)]
+    for row in block:
+        for i in range(width):
+            cols[i].append(_cell_text(row[i]) if i < len(row) else None)
+    return pa.table({h: pa.array(c, pa.string()) for h, c in zip(header, cols, strict=True)})
 
 
 def _apply_mapping(table: pa.Table, t: Table, mapping: dict | None) -> tuple[pa.Table, list[str]]:
