@@ -79,7 +79,7 @@ def ingest(
                                  progress=lambda rep, done, total: bar.update(task, completed=done, total=total,
                                                                               description=rep.source_file))
     except gate.IngestError as e:
-        err.print(f"[red]error:[/red] {e}")
+        err.print(f"error: {e}", markup=False, highlight=False)
         raise typer.Exit(2) from e
     if as_json:
         out.print_json(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
@@ -106,7 +106,7 @@ def build(as_json: bool = typer.Option(False, "--json", help="Print a machine-re
             summary = marts.build(progress=lambda name, done, total: bar.update(
                 task, completed=done, total=total, description=name))
     except CalendarError as e:
-        err.print(f"[red]error:[/red] {e}")
+        err.print(f"error: {e}", markup=False, highlight=False)
         raise typer.Exit(2) from e
     if as_json:
         out.print_json(json.dumps({"marts": summary.marts, "seconds": round(summary.seconds, 3)}))

@@ -55,19 +55,32 @@ def test_scope_limits_what_a_caller_sees(lake, units_file):
     assert marts.periods(wh, ("U404",)) == []
 
 
-def test_build_refuses_deadlines_beyond_the_published_calendar(lake, units_file):
+def test_deadline_past_the_calendar_is_past_every_reported_month(lake, units_file):
+    from dashboard.core.calendar import published_years
+
+    # Accepted Dec 30 of the last published year, 5 working days promised: due next January, after every
+    # reported month (the calendar reaches the end of December), so the build goes through and it is not due.
+    last = max(published_years())
+    late = case_row(9, accepted_at=ts(last, 12, 30, 9), completed_at=None, status="在办",
+                    updated_at=ts(last, 12, 30, 9))
+    write_export(units_file.parent / "cases_late.parquet", "cases", [late])
+    ingest.ingest([units_file.parent], lake)
+    marts.build(lake)
+    rows = connect(lake).query("SELECT period, cases_accepted, due_cases FROM mart_unit_month").to_pylist()
+    assert rows == [{"period": f"{last}-12", "cases_accepted": 1, "due_cases": 0}]
+
+
+def test_build_refuses_cases_in_a_year_without_a_published_calendar(lake, units_file):
     import pytest
 
     from dashboard.core.calendar import CalendarError, published_years
 
-    # Accepted on the last working days of the last published year: 5 working days later is next year.
-    last = max(published_years())
-    late = case_row(9, accepted_at=ts(last, 12, 30, 9), completed_at=None, status="在办",
-                    updated_at=ts(last, 12, 30, 9))
-    write_export(units_file.parent / "cases_late.parquet", "cases", [case_row(1), late])
+    nxt = max(published_years()) + 1
+    early = case_row(9, accepted_at=ts(nxt, 1, 4, 9), completed_at=None, status="在办", updated_at=ts(nxt, 1, 4, 9))
+    write_export(units_file.parent / "cases_next.parquet", "cases", [case_row(1), early])
     ingest.ingest([units_file.parent], lake)
-    with pytest.raises(CalendarError, match=r"1 cases .*AJ00000000000009"):
+    with pytest.raises(CalendarError, match=r"1 cases .*AJ00000000000009.* without a published holiday schedule"):
         marts.build(lake)
-    # Publishing the next year (an override file) lets the same build through.
-    lake.calendar_overrides.write_text(f"published_years = [{last + 1}]\n", encoding="utf-8")
-    assert marts.build(lake).marts["unit_month"] >= 1
+    # Publishing that year (an override file) lets the same build through.
+    lake.calendar_overrides.write_text(f"published_years = [{nxt}]\n", encoding="utf-8")
+    assert marts.build(lake).marts["unit_month"] >= 2

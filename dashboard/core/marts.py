@@ -52,7 +52,8 @@ def build(lake: Lake | None = None, progress: Callable[[str, int, int], None] | 
     t0 = time.perf_counter()
     write_calendar(lake)
     lake.marts.mkdir(parents=True, exist_ok=True)
-    wh = connect(lake)
+    # A bounded build spills to the lake's temp folder instead of growing with the warehouse.
+    wh = connect(lake, memory_limit=os.environ.get("HALL_BUILD_MEMORY", "4GB"))
     summary = BuildSummary()
     files = query_files()
     try:
@@ -85,8 +86,8 @@ def _check_calendar(wh: Warehouse) -> None:
     if row["cases"]:
         raise CalendarError(
             f"{row['cases']:,} cases (accepted {row['first_accepted']} – {row['last_accepted']}, e.g. "
-            f"{row['example_case']}) need working days beyond the calendar's last published year; add the next "
-            "year's schedule to the calendar override file (published_years and [[day]] entries) and build again"
+            f"{row['example_case']}) need working days in a year without a published holiday schedule; add that "
+            "year to the calendar override file (published_years and [[day]] entries) and build again"
         )
 
 

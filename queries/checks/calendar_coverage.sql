@@ -1,9 +1,14 @@
--- grain: one row for the whole warehouse: cases whose deadline needs working days the calendar lacks.
--- A deadline beyond the last published year would silently drop a case from on-time; build refuses instead.
+-- grain: one row for the whole warehouse: cases whose reported months need working days the calendar lacks.
+-- Marts report months up to the last month with accepted cases. A deadline past the calendar's end is past
+-- every reported month only if the calendar reaches the end of that month; otherwise a case could silently
+-- drop out of on-time, so build refuses.
 with
 
 bounds as (
-    select max(date) as last_date, max(workday_seq) as last_seq from calendar
+    select
+        (select max(date) from calendar) as last_date,
+        (select max(workday_seq) from calendar) as last_seq,
+        (select last_day(max(accepted_at)::date) from cases) as last_reported_day
 ),
 
 needs as (
@@ -30,7 +35,9 @@ final as (
         max(accepted_date) as last_accepted,
         arg_min(case_id, accepted_date) as example_case
     from needs, bounds
-    where accepted_outside or deadline_outside or needed_seq > bounds.last_seq
+    where
+        accepted_outside
+        or ((deadline_outside or needed_seq > bounds.last_seq) and bounds.last_date < bounds.last_reported_day)
 )
 
 select * from final
