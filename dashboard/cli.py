@@ -19,6 +19,12 @@ err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 
+def _fail(e: Exception) -> None:
+    """Print a set-up error verbatim (paths and TOML may hold brackets rich would eat) and exit 2."""
+    err.print(f"error: {e}", markup=False, highlight=False)
+    raise typer.Exit(2) from e
+
+
 def _progress(quiet: bool) -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=err, disable=quiet, transient=True)
@@ -79,8 +85,7 @@ def ingest(
                                  progress=lambda rep, done, total: bar.update(task, completed=done, total=total,
                                                                               description=rep.source_file))
     except gate.IngestError as e:
-        err.print(f"error: {e}", markup=False, highlight=False)
-        raise typer.Exit(2) from e
+        _fail(e)
     if as_json:
         out.print_json(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
     else:
@@ -106,8 +111,7 @@ def build(as_json: bool = typer.Option(False, "--json", help="Print a machine-re
             summary = marts.build(progress=lambda name, done, total: bar.update(
                 task, completed=done, total=total, description=name))
     except CalendarError as e:
-        err.print(f"error: {e}", markup=False, highlight=False)
-        raise typer.Exit(2) from e
+        _fail(e)
     if as_json:
         out.print_json(json.dumps({"marts": summary.marts, "seconds": round(summary.seconds, 3)}))
         return

@@ -593,10 +593,9 @@ class _PartitionWriter:
         for v in pc.unique(ym).to_pylist():
             self._writer((v // 100, v % 100)).write_table(table.filter(pc.equal(ym, v)))
 
-    def close(self) -> list[str]:
+    def close(self) -> None:
         for w in self.writers.values():
             w.close()
-        return sorted(str(k) for k in self.writers)
 
 
 def _raw_json(batch: pa.Table, mask: np.ndarray, t: Table) -> list[str]:
@@ -627,7 +626,7 @@ def _iter_source(job: Job, t: Table, state: dict) -> Iterator[tuple[pa.Table, li
         names = pf.schema_arrow.names
         extra = [n for n in names if n not in t.names]
         wanted = [n for n in names if n in t.names]
-        _check_columns(t, wanted, pf.metadata.num_rows)
+        _check_columns(t, wanted)
         try:
             for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=wanted):
                 yield pa.Table.from_batches([batch]), [], extra
@@ -645,8 +644,7 @@ def _iter_source(job: Job, t: Table, state: dict) -> Iterator[tuple[pa.Table, li
         raise FileRejected("unsupported_format", f"{suffix or 'no extension'} is not Parquet, CSV or XLSX")
     state["rows_total"] = table.num_rows + len(malformed)
     table, extra = _apply_mapping(table, t, mapping)
-    _check_columns(t, [c for c in table.column_names if not c.startswith("__")],
-                   table.num_rows + len(malformed))
+    _check_columns(t, [c for c in table.column_names if not c.startswith("__")])
     table = table.drop_columns([c for c in table.column_names if c.startswith("__extra__")])
     if table.num_rows == 0:
         yield table, malformed, extra
@@ -656,10 +654,10 @@ def _iter_source(job: Job, t: Table, state: dict) -> Iterator[tuple[pa.Table, li
         yield table.slice(start, BATCH_ROWS), (malformed if start == 0 else []), extra
 
 
-def _check_columns(t: Table, present: list[str], rows: int | None) -> None:
+def _check_columns(t: Table, present: list[str]) -> None:
     missing = [c.name for c in t.columns if c.required and c.name not in present]
     if missing:
-        raise FileRejected("missing_column", f"required column(s) missing: {', '.join(missing)}", rows)
+        raise FileRejected("missing_column", f"required column(s) missing: {', '.join(missing)}")
 
 
 def process_file(job: Job) -> dict:
@@ -762,13 +760,13 @@ def _process(job: Job, state: dict) -> dict:
             counts["rows_accepted"] += accepted.num_rows
             counts["rows_quarantined"] += int(bad.sum())
     finally:
-        partitions = writer.close()
+        writer.close()
     if q_batches:
         pq.write_table(pa.concat_tables(q_batches), out / "quarantine.parquet", compression="zstd")
     notes = [f"extra_columns_dropped: {', '.join(extra_cols)}"] if extra_cols else []
     if known is None and "unit_code" in t.names and not t.dimension:
         notes.append("units_not_loaded")
-    return {**counts, "reasons": reasons, "notes": notes, "partitions": partitions}
+    return {**counts, "reasons": reasons, "notes": notes}
 
 
 def run_job(func: Callable[[Job], dict], job: Job) -> dict:
@@ -1014,7 +1012,7 @@ def ingest(paths: Iterable[Path], lake: Lake | None = None, *, force: bool = Fal
         elif table is None:
             rep.reason = "unknown_table"
             rep.detail = f"name does not start with a table name ({', '.join(TABLES)}) nor match a mapping"
-        elif fmt not in ("parquet", "csv", "xlsx"):
+        elif p.suffix.lower() not in SUPPORTED:
             rep.reason, rep.detail = "unsupported_format", f".{fmt} is not Parquet, CSV or XLSX"
         else:
             staging = staging_root / sha[:16]
