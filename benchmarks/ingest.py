@@ -8,16 +8,11 @@ sampled every 50 ms (the gate runs one worker process per file, two at a time).
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-import psutil
+from _measure import measure
 
 GENERATE = """
 import json, sys
@@ -36,27 +31,6 @@ r = ingest.ingest([Path(sys.argv[1])], Lake(Path(sys.argv[2])))
 print(json.dumps({"rows_in": r.rows_in, "accepted": r.rows_accepted, "quarantined": r.rows_quarantined,
                   "files": len(r.files)}))
 """
-
-
-def measure(code: str, *args: str) -> tuple[float, int, dict]:
-    """Run code in a fresh interpreter; return (seconds, peak tree RSS in bytes, its JSON output)."""
-    env = {**os.environ, "HALL_HMAC_KEY": "benchmark"}
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, env=env, text=True)
-    ps = psutil.Process(proc.pid)
-    peak = 0
-    while proc.poll() is None:
-        try:
-            rss = ps.memory_info().rss + sum(c.memory_info().rss for c in ps.children(recursive=True))
-            peak = max(peak, rss)
-        except psutil.Error:
-            pass
-        time.sleep(0.05)
-    seconds = time.perf_counter() - t0
-    out = proc.stdout.read()
-    if proc.returncode != 0:
-        raise SystemExit(f"step failed with exit code {proc.returncode}")
-    return seconds, peak, json.loads(out.strip().splitlines()[-1])
 
 
 def main() -> None:

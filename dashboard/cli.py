@@ -101,22 +101,110 @@ def ingest(
 
 @app.command()
 def build(as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary.")) -> None:
-    """Build the marts (指标汇总) from the warehouse."""
+    """Build the fact tables and marts (指标汇总) from the warehouse, with the data folder's definition options."""
     from dashboard.core import marts
     from dashboard.core.calendar import CalendarError
+    from dashboard.core.metrics import MetricOptions, MetricsError
 
     try:
+        options = MetricOptions.load(Lake.default().root)
         with _progress(as_json) as bar:
-            task = bar.add_task("building marts", total=None)
-            summary = marts.build(progress=lambda name, done, total: bar.update(
+            task = bar.add_task("building", total=None)
+            summary = marts.build(options=options, progress=lambda name, done, total: bar.update(
                 task, completed=done, total=total, description=name))
-    except CalendarError as e:
+    except (CalendarError, MetricsError) as e:
         _fail(e)
     if as_json:
-        out.print_json(json.dumps({"marts": summary.marts, "seconds": round(summary.seconds, 3)}))
+        out.print_json(json.dumps({"facts": summary.facts, "marts": summary.marts, "options": summary.options,
+                                   "seconds": round(summary.seconds, 3)}, ensure_ascii=False))
         return
-    out.print(f"build: {len(summary.marts)} marts ({', '.join(f'{k} {v:,} rows' for k, v in summary.marts.items())}); "
-              f"{summary.seconds:.1f} s")
+    out.print(f"build: {len(summary.marts)} marts ({', '.join(f'{k} {v:,} rows' for k, v in summary.marts.items())}) "
+              f"from {summary.facts.get('fact_cases', 0):,} cases; {summary.seconds:.1f} s", highlight=False)
+    out.print("options: " + "; ".join(options.describe("en")), highlight=False, markup=False)
+
+
+def _metric_value(row: dict, lang: str) -> str:
+    """A value as people read it: 98.52%, 4.50 working days, 1,234; None as "no data"."""
+    from dashboard.core.metrics import half_up, metrics
+
+    v = row["value"]
+    if v is None:
+        return "无数据" if lang == "zh" else "no data"
+    if row["kind"] == "count":
+        return f"{int(v):,}"
+    if row["kind"] == "distribution":
+        return str(v)
+    if row["kind"] in ("rate", "ratio"):
+        return f"{half_up(v * 100)}%"
+    unit = metrics()[row["metric"]].unit
+    units = {"working_days": ("个工作日", " working days"), "minutes": (" 分钟", " min")}.get(unit, ("", ""))
+    return f"{half_up(v)}{units[0] if lang == 'zh' else units[1]}"
+
+
+@app.command("metrics")
+def metrics_cmd(
+    grain: str = typer.Option("unit_month", help="unit_month | window_month | staff_month | item_month | "
+                                                 "hall_month | unit_day"),
+    period: str = typer.Option(..., help="A month (2025-06), quarter (2025-Q2) or year (2025); months are summed "
+                                         "as Σnumerator / Σdenominator."),
+    unit: str = typer.Option(None, help="Only this unit (unit_code)."),
+    metric: list[str] = typer.Option(None, help="Only these indicators (repeatable), e.g. --metric on_time_rate."),
+    fmt: str = typer.Option("table", "--format", help="table | csv | json"),
+    lang: str = typer.Option("zh", help="zh | en"),
+) -> None:
+    """Print indicators for a slice of a mart, each with its numerator and denominator."""
+    import csv
+
+    from dashboard.core import marts
+    from dashboard.core.db import connect
+    from dashboard.core.metrics import MetricsError, half_up, metrics
+
+    if fmt not in ("table", "csv", "json") or lang not in ("zh", "en"):
+        _fail(ValueError("--format is table, csv or json; --lang is zh or en"))
+    unknown = sorted(set(metric or ()) - set(metrics()))
+    if unknown:
+        _fail(MetricsError(f"unknown indicator {', '.join(unknown)}; indicators: {', '.join(metrics())}"))
+    lake = Lake.default()
+    wh = connect(lake)
+    try:
+        table = marts.slice_mart(wh, grain, period, None, unit)
+    except MetricsError as e:
+        _fail(e)
+    finally:
+        wh.close()
+    rows = [r for r in marts.metric_rows(table, grain, lang)
+            if not metric or r["metric"] in metric or r["metric"].rsplit("_", 1)[0] in metric]
+    keys = [k for k in marts.MARTS[grain] if k != "period"]
+    if fmt == "json":
+        payload = {"grain": grain, "period": period, "options": marts.build_info(lake).get("options", {}),
+                   "rows": [{**r, "value": None if r["value"] is None else str(
+                       r["value"] if r["kind"] in ("count", "distribution") else half_up(r["value"], 6))}
+                       for r in rows]}
+        out.print_json(json.dumps(payload, ensure_ascii=False, default=str))
+        return
+    if fmt == "csv":
+        w = csv.writer(sys.stdout)
+        w.writerow(["period", *keys, "metric", "name", "value", "numerator", "denominator"])
+        for r in rows:
+            w.writerow([period, *(r[k] for k in keys), r["metric"], r["name"], _metric_value(r, lang),
+                        r["numerator"], "" if r["denominator"] is None else r["denominator"]])
+        return
+    from rich.table import Table
+
+    zh = lang == "zh"
+    t = Table(title=f"{grain} {period}", show_lines=False)
+    for k in keys:
+        t.add_column(k)
+    for c in (("指标", "Indicator"), ("值", "Value"), ("分子", "Numerator"), ("分母", "Denominator")):
+        t.add_column(c[0] if zh else c[1], justify="left" if c[1] == "Indicator" else "right")
+    for r in rows:
+        t.add_row(*(str(r[k]) if r[k] is not None else "—" for k in keys), r["name"], _metric_value(r, lang),
+                  "" if r["numerator"] is None or r["kind"] == "count" else f"{r['numerator']:,}",
+                  "" if r["denominator"] is None else f"{r['denominator']:,}")
+    out.print(t)
+    options = marts.options_in_force(lake)
+    out.print(("口径：" if zh else "Options: ") + ("；" if zh else "; ").join(options.describe(lang)), markup=False,
+              highlight=False)
 
 
 @app.command()
@@ -127,19 +215,31 @@ def serve(port: int = typer.Option(8501, help="Port to serve on.")) -> None:
     raise typer.Exit(subprocess.call(cmd, cwd=REPO_ROOT, env=os.environ.copy()))
 
 
+@app.command("metrics-doc")
+def metrics_doc(check: bool = typer.Option(False, help="Exit 1 if docs/metrics.md is out of date.")) -> None:
+    """Write docs/metrics.md (指标口径说明, Chinese and English) from the indicator definitions."""
+    from dashboard.core.metrics import render_markdown
+
+    _write_doc(REPO_ROOT / "docs" / "metrics.md", render_markdown(), check)
+
+
+def _write_doc(path: Path, text: str, check: bool) -> None:
+    name = path.relative_to(REPO_ROOT)
+    if check:
+        same = path.exists() and path.read_text(encoding="utf-8") == text
+        out.print(f"{name} is up to date" if same else f"{name} is out of date; run the command without --check")
+        raise typer.Exit(0 if same else 1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    out.print(f"wrote {path}")
+
+
 @app.command("contract-doc")
 def contract_doc(check: bool = typer.Option(False, help="Exit 1 if data/README.md is out of date.")) -> None:
     """Write data/README.md from the input contract."""
     from dashboard.core.contract import render_markdown
 
-    path = REPO_ROOT / "data" / "README.md"
-    text = render_markdown()
-    if check:
-        same = path.exists() and path.read_text(encoding="utf-8") == text
-        out.print("data/README.md is up to date" if same else "data/README.md is out of date")
-        raise typer.Exit(0 if same else 1)
-    path.write_text(text, encoding="utf-8")
-    out.print(f"wrote {path}")
+    _write_doc(REPO_ROOT / "data" / "README.md", render_markdown(), check)
 
 
 if __name__ == "__main__":

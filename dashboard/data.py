@@ -25,6 +25,7 @@ class AsOf(TypedDict, total=False):
     built_at: str
     latest_period: str | None
     cases_rows: int
+    options: dict
 
 
 def _norm(scope: Scope) -> Scope:

@@ -54,6 +54,26 @@ def case_row(i: int, **kw) -> dict:
     return row
 
 
+def write_warehouse(lake: Lake, table: str, rows: list[dict], source: str = "given") -> None:
+    """Write rows straight into the warehouse as the gate would store them (lineage columns, month partitions)."""
+    t = TABLES[table]
+    schema = t.arrow_schema().append(pa.field("_source_file", pa.string())) \
+        .append(pa.field("_source_sha256", pa.string())).append(pa.field("_source_row", pa.int64()))
+    full = [{**{c: r.get(c) for c in t.arrow_schema().names}, "_source_file": f"{source}.parquet",
+             "_source_sha256": source.ljust(64, "0"), "_source_row": i} for i, r in enumerate(rows, start=1)]
+    groups: dict[Path, list[dict]] = {}
+    for r in full:
+        if t.partition_by:
+            when = r[t.partition_by].astimezone(TZ8)
+            folder = lake.table_dir(table) / f"year={when.year}" / f"month={when.month:02d}"
+        else:
+            folder = lake.table_dir(table)
+        groups.setdefault(folder, []).append(r)
+    for folder, part in groups.items():
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(part, schema=schema), folder / f"part-{source}.parquet")
+
+
 @pytest.fixture
 def lake(tmp_path, monkeypatch) -> Lake:
     """An empty data folder with the repository's mappings, set as $HALL_DATA."""

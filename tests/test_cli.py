@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import case_row, write_export
+from conftest import case_row, ts, write_export
 from typer.testing import CliRunner
 
 from dashboard.cli import app
@@ -43,12 +43,46 @@ def test_contract_doc_check_passes_on_the_committed_readme():
     assert res.exit_code == 0, res.output
 
 
-def test_build_then_json(lake, units_file):
-    write_export(units_file.parent / "cases_2025-06.parquet", "cases", [case_row(1)])
+def test_build_then_metrics_in_every_format(lake, units_file):
+    # AJ…1 accepted 06-03, due 06-10, done 06-05: on time. AJ…2 accepted 07-01 makes June's deadlines past.
+    later = case_row(2, accepted_at=ts(2025, 7, 1, 9), completed_at=None, status="在办", updated_at=ts(2025, 7, 1, 9))
+    write_export(units_file.parent / "cases_2025-06.parquet", "cases", [case_row(1), later])
     assert runner.invoke(app, ["ingest", str(units_file.parent)]).exit_code == 0
     res = runner.invoke(app, ["build", "--json"])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["marts"] == {"unit_month": 1}  # one unit, one month
+    built = json.loads(res.output)
+    # Two units listed for two months (U002 had nothing, and is still listed: counts 0, rates "no data").
+    assert built["marts"]["unit_month"] == 4 and built["facts"]["fact_cases"] == 2
+    assert built["options"]["on_time_denominator"] == "due"
+
+    res = runner.invoke(app, ["metrics", "--period", "2025-06", "--unit", "U001", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    rows = {r["metric"]: r for r in json.loads(res.output)["rows"]}
+    assert (rows["on_time_rate"]["value"], rows["on_time_rate"]["numerator"], rows["on_time_rate"]["denominator"]) \
+        == ("1.000000", 1, 1)
+    assert rows["satisfaction_rate"]["value"] is None  # no ratings: no data, not 0%
+    assert rows["handling_days_median"]["value"] == "2.00"  # 06-04, 06-05
+
+    res = runner.invoke(app, ["metrics", "--period", "2025-Q2", "--metric", "on_time_rate", "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.strip().splitlines()
+    assert lines[0] == "period,unit_code,metric,name,value,numerator,denominator"
+    assert lines[1:] == ["2025-Q2,U001,on_time_rate,按时办结率,100.00%,1,1", "2025-Q2,U002,on_time_rate,按时办结率,无数据,0,0"]
+
+    res = runner.invoke(app, ["metrics", "--period", "2025-06", "--unit", "U001", "--lang", "en"])
+    assert res.exit_code == 0, res.output
+    assert "On-time" in res.output and "100.00%" in res.output
+    assert "On-time rate denominator: cases due in the period" in " ".join(res.output.split())
+
+    res = runner.invoke(app, ["metrics", "--period", "2025-6"])
+    assert res.exit_code == 2 and "write a month (2025-06)" in res.output
+    res = runner.invoke(app, ["metrics", "--period", "2025-06", "--metric", "ontime"])
+    assert res.exit_code == 2 and "unknown indicator ontime" in res.output
+
+
+def test_metrics_doc_check_passes_on_the_committed_page():
+    res = runner.invoke(app, ["metrics-doc", "--check"])
+    assert res.exit_code == 0, res.output
 
 
 def test_done_when_folder_reports_every_file_with_its_reason_and_loses_no_row(lake, units_file):

@@ -49,18 +49,33 @@ def test_no_personal_data_anywhere_in_the_lake(demo_lake):
 
 
 def test_unit_month_matches_an_independent_polars_computation(demo_lake):
-    """Accepted, completed, same-day and satisfaction per unit and month, recomputed from the warehouse with polars."""
+    """Accepted, completed, same-day and satisfaction per unit and month, recomputed from the warehouse with polars.
+
+    Independent of the SQL: polars picks each case's latest version, its counted rating (first non-default, else
+    first default; walk-ins each count) and attributes ratings to the case's unit.
+    """
     wh = connect(demo_lake)
-    cases = pl.from_arrow(wh.query(
-        "SELECT unit_code, strftime(accepted_at, '%Y-%m') AS acc, strftime(completed_at, '%Y-%m') AS comp, "
-        "accepted_at::DATE AS acc_d, completed_at::DATE AS comp_d, status FROM cases"))
-    evals = pl.from_arrow(wh.query("SELECT unit_code, strftime(rated_at, '%Y-%m') AS period, rating FROM evaluations"))
+    versions = pl.from_arrow(wh.query(
+        "SELECT case_id, unit_code, strftime(accepted_at, '%Y-%m') AS acc, strftime(completed_at, '%Y-%m') AS comp, "
+        "accepted_at::DATE AS acc_d, completed_at::DATE AS comp_d, status, updated_at, _source_sha256, _source_row "
+        "FROM cases_versions"))
+    cases = versions.sort(["updated_at", "_source_sha256", "_source_row"], descending=True, nulls_last=True) \
+        .unique("case_id", keep="first")
+    evals = pl.from_arrow(wh.query(
+        "SELECT eval_id, case_id, unit_code, strftime(rated_at, '%Y-%m') AS period, rated_at, "
+        "coalesce(is_default, false) AS is_default, rating FROM evaluations"))
+    counted = pl.concat([
+        evals.filter(pl.col("case_id").is_null()),
+        evals.filter(pl.col("case_id").is_not_null()).sort(["is_default", "rated_at", "eval_id"])
+        .unique("case_id", keep="first"),
+    ]).join(cases.select("case_id", pl.col("unit_code").alias("case_unit")), on="case_id", how="left") \
+        .with_columns(pl.coalesce("case_unit", "unit_code").alias("unit_code"))
     accepted = cases.group_by("unit_code", pl.col("acc").alias("period")).len("cases_accepted")
     done = cases.filter((pl.col("status") == "办结") & pl.col("comp").is_not_null())
     completed = done.group_by("unit_code", pl.col("comp").alias("period")).agg(
-        pl.len().alias("cases_completed"), (pl.col("acc_d") == pl.col("comp_d")).sum().alias("same_day_cases"))
-    rated = evals.group_by("unit_code", "period").agg(
-        pl.len().alias("ratings"), (pl.col("rating") >= 3).sum().alias("satisfied_ratings"))
+        pl.len().alias("cases_completed"), (pl.col("acc_d") == pl.col("comp_d")).sum().alias("same_day_rate_num"))
+    rated = counted.group_by("unit_code", "period").agg(
+        pl.len().alias("satisfaction_rate_den"), (pl.col("rating") >= 3).sum().alias("satisfaction_rate_num"))
     mart = pl.read_parquet(demo_lake.marts / "unit_month.parquet")
     for expected in (accepted, completed, rated):
         cols = [c for c in expected.columns if c not in ("unit_code", "period")]
@@ -72,8 +87,8 @@ def test_unit_month_matches_an_independent_polars_computation(demo_lake):
 
 def test_marts_show_the_patterns_leadership_looks_for(demo_lake):
     mart = pl.read_parquet(demo_lake.marts / "unit_month.parquet")
-    sat = mart.filter(pl.col("ratings") > 0).with_columns(
-        (pl.col("satisfied_ratings") * 100 < pl.col("ratings") * 98).alias("below"))
+    sat = mart.filter(pl.col("satisfaction_rate_den") > 0).with_columns(
+        (pl.col("satisfaction_rate_num") * 100 < pl.col("satisfaction_rate_den") * 98).alias("below"))
     persistent = sat.group_by("unit_code").agg(pl.col("below").mean()).filter(pl.col("below") > 0.5)
     assert persistent.height >= 3
     assert mart["period"].n_unique() == 24

@@ -13,6 +13,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data
+from dashboard.core.metrics import MetricOptions
 from dashboard.ui.format import count_delta, num, pct, percent, pp_delta, rate
 from dashboard.ui.i18n import t
 from dashboard.ui.state import current_lang, current_scope
@@ -35,22 +36,22 @@ class _Rate(NamedTuple):
 def _rates(lang: str) -> list[_Rate]:
     return [
         _Rate(
-            "on_time_cases",
-            "due_cases",
+            "on_time_rate_num",
+            "on_time_rate_den",
             t("overview.kpi.on_time", lang),
             t("overview.col.on_time", lang),
             lambda n, d: t("overview.kpi.on_time_fraction", lang, num=num(n), den=num(d)),
         ),
         _Rate(
-            "same_day_cases",
-            "cases_completed",
+            "same_day_rate_num",
+            "same_day_rate_den",
             t("overview.kpi.same_day", lang),
             t("overview.col.same_day", lang),
             lambda n, d: t("overview.kpi.same_day_fraction", lang, num=num(n), den=num(d)),
         ),
         _Rate(
-            "satisfied_ratings",
-            "ratings",
+            "satisfaction_rate_num",
+            "satisfaction_rate_den",
             t("overview.kpi.satisfaction", lang),
             t("overview.col.satisfaction", lang),
             lambda n, d: t("overview.kpi.satisfaction_fraction", lang, num=num(n), den=num(d)),
@@ -88,6 +89,12 @@ def _as_of_line(lang: str, scope: tuple[str, ...] | None) -> str | None:
         latest_period=info.get("latest_period") or "–",
         cases=num(info.get("cases_rows")),
     )
+
+
+def _options_line(scope: tuple[str, ...] | None, lang: str) -> str:
+    """The definition options (口径) the numbers were built with, as the catalog words them."""
+    options = MetricOptions.from_overrides(data.data_as_of(scope).get("options", {}))
+    return ("；" if lang == "zh" else "; ").join(options.describe(lang))
 
 
 def _kpis(df: pl.DataFrame, prev: pl.DataFrame | None, lang: str) -> None:
@@ -183,9 +190,9 @@ def _y_ticks(low: float) -> list[float]:
 def _satisfaction_chart(df: pl.DataFrame, period: str, lang: str) -> None:
     units = []
     for r in df.iter_rows(named=True):
-        value = rate(r["satisfied_ratings"], r["ratings"])
+        value = rate(r["satisfaction_rate_num"], r["satisfaction_rate_den"])
         units.append(
-            (r["unit_name"] or r["unit_code"], value, pct(r["satisfied_ratings"], r["ratings"], lang))
+            (r["unit_name"] or r["unit_code"], value, pct(r["satisfaction_rate_num"], r["satisfaction_rate_den"], lang))
         )
     # Highest first; units without ratings last, keeping a labelled slot so their absence is visible.
     units.sort(key=lambda u: (u[1] is None, -(u[1] or 0)))
@@ -272,6 +279,7 @@ def render() -> None:
 
     _kpis(df, prev, lang)
     st.caption(t("overview.rate_note", lang))
+    st.caption(t("overview.options", lang, options=_options_line(scope, lang)))
     st.subheader(t("overview.units_header", lang))
     _unit_table(df, lang)
     _satisfaction_chart(df, period, lang)

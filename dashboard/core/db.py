@@ -53,6 +53,11 @@ class Lake:
         return self.lake / "marts"
 
     @property
+    def facts(self) -> Path:
+        """Build-time fact tables (cases with their deadlines, ratings with their case, …) the marts roll up."""
+        return self.lake / "facts"
+
+    @property
     def mappings(self) -> Path:
         """Mapping files for Chinese-header CSV/XLSX: the lake's own, else the repository's."""
         own = self.root / "mappings"
@@ -146,20 +151,43 @@ class Warehouse:
                     + ["_source_sha256 DESC", "_source_row DESC"]
                 )
                 key = ", ".join(f'"{k}"' for k in t.key)
+                # Re-exports are rare: records with one version stream through, and only keys seen more than once
+                # pay for the window that picks the latest (a window over every row would materialise them all).
+                v = f"{t.name}_versions"
                 cur.execute(
-                    f"CREATE OR REPLACE VIEW {t.name} AS SELECT * FROM {t.name}_versions "
-                    f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {order}) = 1"
+                    f"CREATE OR REPLACE VIEW {t.name} AS "
+                    f"WITH repeated AS (SELECT {key} FROM {v} GROUP BY ALL HAVING count(*) > 1) "
+                    f"SELECT * FROM {v} ANTI JOIN repeated USING ({key}) "
+                    f"UNION ALL BY NAME "
+                    f"(SELECT * FROM {v} SEMI JOIN repeated USING ({key}) "
+                    f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {order}) = 1)"
                 )
             for name in ("quarantine_rows", "quarantine_files", "ingest_log"):
                 cur.execute(f"CREATE OR REPLACE VIEW {name} AS {self._log_select(name)}")
             cal = self.lake.lake / "calendar.parquet"
             if cal.exists():
                 cur.execute(f"CREATE OR REPLACE VIEW calendar AS SELECT * FROM read_parquet({_sql_str(str(cal))})")
+            # Only names a query could have written: a stray copy must not break every connection.
+            for fact in sorted(self.lake.facts.glob("*.parquet")):
+                if MART_NAME.fullmatch(fact.stem):
+                    self._view(cur, fact.stem, fact)
             for mart in sorted(self.lake.marts.glob("*.parquet")):
-                # Only names a query could have written: a stray copy must not break every connection.
                 if MART_NAME.fullmatch(mart.stem):
-                    cur.execute(f'CREATE OR REPLACE VIEW "mart_{mart.stem}" AS '
-                                f"SELECT * FROM read_parquet({_sql_str(str(mart))})")
+                    self._view(cur, f"mart_{mart.stem}", mart)
+        finally:
+            cur.close()
+
+    @staticmethod
+    def _view(cur, name: str, path: Path) -> None:
+        cur.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet({_sql_str(str(path))})')
+
+    def register(self, name: str, path: Path) -> None:
+        """Expose a Parquet file the build just wrote as a view `name` (a catalog name, never user input)."""
+        if not MART_NAME.fullmatch(name):
+            raise ValueError(f"not a view name: {name!r}")
+        cur = self._con.cursor()
+        try:
+            self._view(cur, name, path)
         finally:
             cur.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,24 +16,46 @@ import pyarrow.parquet as pq
 
 from dashboard.core.calendar import CalendarError, WorkCalendar
 from dashboard.core.db import REPO_ROOT, Lake, Warehouse, connect
+from dashboard.core.metrics import MetricOptions, MetricsError, metrics
 
 QUERIES = REPO_ROOT / "queries"
 BUILD_INFO = "_build.json"
-# Sort keys per grain: marts are read by period and unit, so files are laid out that way.
-ORDER = {"unit_month": "period, unit_code"}
+# Build stages under queries/facts, in dependency order: each may read the ones before it. Facts are written
+# sorted by (period, unit) so a one-unit drill-down reads only that unit's row groups.
+FACTS: dict[str, str] = {
+    "fact_cases": "accepted_month, unit_code",
+    "fact_ratings": "rated_month, unit_code",
+    "fact_signals": "issued_month, unit_code",
+    "fact_tickets": "issued_month, unit_code",
+    "measures": "grain, month, date, unit_code",
+    "handling_quantiles": "grain, month, date, unit_code",
+}
+# Marts and their keys: files are sorted by key, so the same warehouse always gives the same rows in order.
+MARTS: dict[str, tuple[str, ...]] = {
+    "unit_month": ("period", "unit_code"),
+    "window_month": ("period", "unit_code", "window_code"),
+    "staff_month": ("period", "unit_code", "staff_id"),
+    "item_month": ("period", "unit_code", "item_code"),
+    "hall_month": ("period", "hall_code"),
+    "unit_day": ("date", "unit_code"),
+}
+GRAINS = tuple(MARTS)
 
 
 @dataclass
 class BuildSummary:
-    """What one `hall build` produced."""
+    """What one `hall build` produced: rows per fact table and mart, the options in force, seconds per step."""
 
+    facts: dict[str, int] = field(default_factory=dict)
     marts: dict[str, int] = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
+    step_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
 
 
-def query_files() -> list[Path]:
-    """The mart queries, in build order (alphabetical for now; no mart reads another yet)."""
-    return sorted(QUERIES.glob("*.sql"))
+def query_path(name: str) -> Path:
+    """The .sql file of a fact stage or a mart."""
+    return QUERIES / "facts" / f"{name}.sql" if name in FACTS else QUERIES / f"{name}.sql"
 
 
 def write_calendar(lake: Lake) -> int:
@@ -46,38 +69,70 @@ def write_calendar(lake: Lake) -> int:
     return table.num_rows
 
 
-def build(lake: Lake | None = None, progress: Callable[[str, int, int], None] | None = None) -> BuildSummary:
-    """Build every mart from the warehouse; each file is replaced atomically."""
+def _copy(wh: Warehouse, name: str, order: str, target: Path, params: dict | None = None) -> int:
+    """Run one query file into a Parquet file (replaced atomically); returns its row count."""
+    sql = query_path(name).read_text(encoding="utf-8")
+    tmp = target.with_name(f".{target.name}.tmp")
+    # Paths are ours (the lake), never user input; values go in as bound parameters.
+    wh.execute(f"COPY (SELECT * FROM ({sql}) ORDER BY {order}) TO '{tmp}' "
+               "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)", params)
+    os.replace(tmp, target)
+    return wh.query(f"SELECT count(*) AS n FROM read_parquet('{target}')").column("n")[0].as_py()
+
+
+def build(lake: Lake | None = None, progress: Callable[[str, int, int], None] | None = None,
+          options: MetricOptions | None = None) -> BuildSummary:
+    """Build the fact tables, then every mart, with the data folder's definition options (or `options`)."""
     lake = lake or Lake.default()
+    options = options if options is not None else MetricOptions.load(lake.root)
     t0 = time.perf_counter()
     write_calendar(lake)
+    lake.facts.mkdir(parents=True, exist_ok=True)
     lake.marts.mkdir(parents=True, exist_ok=True)
     # A bounded build spills to the lake's temp folder instead of growing with the warehouse.
     wh = connect(lake, memory_limit=os.environ.get("HALL_BUILD_MEMORY", "4GB"))
-    summary = BuildSummary()
-    files = query_files()
+    summary = BuildSummary(options=dict(options))
+    steps = [*FACTS, *MARTS]
     try:
         _check_calendar(wh)
-        for i, path in enumerate(files):
-            name = path.stem
+        for i, name in enumerate(steps):
             if progress:
-                progress(name, i, len(files))
-            table = wh.query(f"SELECT * FROM ({path.read_text(encoding='utf-8')}) ORDER BY {ORDER.get(name, 'ALL')}")
-            tmp = lake.marts / f".{name}.parquet.tmp"
-            pq.write_table(table, tmp, compression="zstd")
-            os.replace(tmp, lake.marts / f"{name}.parquet")
-            summary.marts[name] = table.num_rows
+                progress(name, i, len(steps))
+            t = time.perf_counter()
+            params = options.sql_params() if name == "measures" else None
+            if name in FACTS:
+                target = lake.facts / f"{name}.parquet"
+                summary.facts[name] = _copy(wh, name, FACTS[name], target, params)
+                wh.register(name, target)
+            else:
+                target = lake.marts / f"{name}.parquet"
+                summary.marts[name] = _copy(wh, name, ", ".join(MARTS[name]), target)
+            summary.step_seconds[name] = round(time.perf_counter() - t, 3)
     finally:
         wh.close()
     summary.seconds = time.perf_counter() - t0
     info = {
         "built_at": dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8))).isoformat(timespec="seconds"),
+        "options": summary.options,
+        "facts": summary.facts,
         "marts": summary.marts,
-        }
+        "seconds": round(summary.seconds, 3),
+    }
     (lake.marts / BUILD_INFO).write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
     if progress:
-        progress("done", len(files), len(files))
+        progress("done", len(steps), len(steps))
     return summary
+
+
+def build_info(lake: Lake) -> dict:
+    """What the last build recorded (built_at, options, row counts), or {} before the first build."""
+    path = lake.marts / BUILD_INFO
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def options_in_force(lake: Lake) -> MetricOptions:
+    """The definition options the current marts were built with (the catalog's defaults before any build)."""
+    return MetricOptions.from_overrides(build_info(lake).get("options", {}), str(lake.marts / BUILD_INFO))
 
 
 def _check_calendar(wh: Warehouse) -> None:
@@ -126,11 +181,90 @@ def unit_month(wh: Warehouse, period: str, scope: tuple[str, ...] | None) -> pa.
 
 def data_as_of(wh: Warehouse, scope: tuple[str, ...] | None) -> dict:
     """When the marts were built, the newest month in scope and how many cases in scope stand behind them."""
-    path = wh.lake.marts / BUILD_INFO
-    if not path.exists():
+    info = build_info(wh.lake)
+    if not info:
         return {}
-    info = json.loads(path.read_text(encoding="utf-8"))
     clause, params = _scope_clause(scope)
     t = wh.query(f"SELECT coalesce(sum(cases_accepted), 0)::BIGINT AS n FROM mart_unit_month WHERE true{clause}", params)
     return {"built_at": info["built_at"], "latest_period": latest_period(wh, scope),
-            "cases_rows": t.column("n")[0].as_py()}
+            "cases_rows": t.column("n")[0].as_py(), "options": info.get("options", {})}
+
+
+PERIOD = re.compile(r"(\d{4})(?:-(0[1-9]|1[0-2])|-Q([1-4]))?")
+
+
+def months_of(period: str) -> list[str]:
+    """The months a period covers: 2025-06 → [2025-06]; 2025-Q2 → 2025-04…06; 2025 → its twelve months."""
+    m = PERIOD.fullmatch(period)
+    if not m:
+        raise MetricsError(f"period {period!r}: write a month (2025-06), a quarter (2025-Q2) or a year (2025)")
+    year, month, quarter = m.groups()
+    if month:
+        return [period]
+    first, n = ((int(quarter) - 1) * 3 + 1, 3) if quarter else (1, 12)
+    return [f"{year}-{k:02d}" for k in range(first, first + n)]
+
+
+def metric_columns() -> list[str]:
+    """Every numerator, denominator and count column a mart carries, in catalog order."""
+    return [c for m in metrics().values() for c in m.columns]
+
+
+# Descriptive columns carried along when months are summed (one value per key).
+LABELS = {
+    "unit_month": ("unit_name", "unit_kind", "unit_group"),
+    "window_month": ("window_name", "window_kind"),
+    "staff_month": ("staff_name", "staff_window_code"),
+    "item_month": ("item_name", "item_kind", "legal_days", "promised_days"),
+    "hall_month": (),
+    "unit_day": ("period",),
+}
+
+
+def slice_mart(wh: Warehouse, grain: str, period: str, scope: tuple[str, ...] | None,
+               unit: str | None = None) -> pa.Table:
+    """A grain's rows for a month, quarter or year within the scope; several months are summed per key
+    (Σnumerator, Σdenominator — never an average of rates) and then carry no median or P90."""
+    if grain not in MARTS:
+        raise MetricsError(f"grain {grain!r}: choose one of {', '.join(MARTS)}")
+    if not _has_mart(wh, grain):
+        raise MetricsError(f"no {grain} mart yet: run `hall build` first")
+    months = months_of(period)
+    if grain == "hall_month" and scope is not None:
+        # A hall holds every unit's work: a caller limited to some units sees no hall totals.
+        return wh.query("SELECT * FROM mart_hall_month LIMIT 0")
+    clause, params = _scope_clause(scope)
+    if unit is not None:
+        clause, params = clause + " AND unit_code = ?", [*params, unit]
+    if grain == "unit_day":
+        sql = f"SELECT * FROM mart_unit_day WHERE period IN (SELECT unnest(?::VARCHAR[])){clause} ORDER BY ALL"
+        return wh.query(sql, [months, *params])
+    keys = [k for k in MARTS[grain] if k != "period"]
+    labels = ", ".join(f'any_value("{c}") AS "{c}"' for c in LABELS[grain])
+    sums = ", ".join(f'sum("{c}")::BIGINT AS "{c}"' for c in metric_columns())
+    single = len(months) == 1
+    dist = ("any_value(handling_days_median) AS handling_days_median, any_value(handling_days_p90) AS "
+            "handling_days_p90" if single else
+            "NULL::DECIMAL(12,2) AS handling_days_median, NULL::DECIMAL(12,2) AS handling_days_p90")
+    sql = (f"SELECT ? AS period, {', '.join(keys)}{', ' + labels if labels else ''}, {sums}, {dist} "
+           f"FROM mart_{grain} WHERE period IN (SELECT unnest(?::VARCHAR[])){clause} "
+           f"GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}")
+    return wh.query(sql, [period, months, *params])
+
+
+def metric_rows(table: pa.Table, grain: str, lang: str = "zh") -> list[dict]:
+    """Long form of a mart slice: one row per key × indicator with its value, numerator and denominator."""
+    keys = list(MARTS[grain])
+    out = []
+    for row in table.to_pylist():
+        for m in metrics().values():
+            num = row[m.columns[0]]
+            den = row[m.columns[1]] if len(m.columns) == 2 else None
+            out.append({**{k: row[k] for k in keys}, "metric": m.id, "name": m.name(lang), "kind": m.kind,
+                        "value": m.value(num, den), "numerator": num, "denominator": den})
+            if m.distribution:
+                for q, label in (("median", {"zh": "中位数", "en": "median"}), ("p90", {"zh": "P90", "en": "P90"})):
+                    out.append({**{k: row[k] for k in keys}, "metric": f"{m.id}_{q}",
+                                "name": f"{m.name(lang)} ({label[lang]})", "kind": "distribution",
+                                "value": row.get(f"{m.id}_{q}"), "numerator": None, "denominator": None})
+    return out

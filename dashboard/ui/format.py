@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
+from dashboard.core.metrics import half_up
 from dashboard.ui.i18n import t
-
-_CENT = Decimal("0.01")
-
-
-def _half_up(value: Fraction, places: Decimal = _CENT) -> Decimal:
-    # Enough digits that the division cannot land on the wrong side of a .xx5 boundary: a non-terminating
-    # quotient stays at least 1/(2·den) away from it, so integer digits + digits of 2·den suffice.
-    whole = abs(value.numerator) // value.denominator
-    with localcontext() as ctx:
-        ctx.prec = len(str(whole)) + len(str(2 * value.denominator)) + 4
-        exact = Decimal(value.numerator) / Decimal(value.denominator)
-        return exact.quantize(places, rounding=ROUND_HALF_UP)
 
 
 def rate(num: int | None, den: int | None) -> Fraction | None:
@@ -31,7 +19,7 @@ def percent(value: Fraction | None, lang: str) -> str:
     """A rate as a percentage rounded half-up to two decimals, e.g. "98.52%", or the localized “no data”."""
     if value is None:
         return t("common.no_data", lang)
-    return f"{_half_up(value * 100)}%"
+    return f"{half_up(value * 100)}%"
 
 
 def pct(num: int | None, den: int | None, lang: str) -> str:
@@ -46,7 +34,7 @@ def pp_delta(current: Fraction | None, previous: Fraction | None, lang: str) -> 
     """The change between two rates in percentage points, signed ("+0.12 pp"), 0 when equal, None if either is missing."""
     if current is None or previous is None:
         return None
-    diff = _half_up((current - previous) * 100)
+    diff = half_up((current - previous) * 100)
     if diff == 0:
         # st.metric greys only a numeric zero; "+0.00" would show as a rise.
         return 0

@@ -1,0 +1,297 @@
+"""Indicators (指标) and their definition options: read from the rules catalog, applied by the mart queries."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from fractions import Fraction
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from dashboard.core.contract import CATALOG
+
+OPTIONS_FILE = "metric_options.toml"
+KINDS = ("count", "rate", "ratio", "mean")
+
+
+class MetricsError(ValueError):
+    """A metric options file or a metric request that cannot be honoured."""
+
+
+@dataclass(frozen=True)
+class Text:
+    """A phrase in both languages."""
+
+    zh: str
+    en: str
+
+    def __call__(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@dataclass(frozen=True)
+class Option:
+    """A definition choice (口径) with its default: named choices, or an integer range."""
+
+    id: str
+    name: Text
+    default: Any
+    choices: dict[str, Text]
+    range: tuple[int, int] | None
+
+    def key(self, value: Any) -> str:
+        """The choice key of a value ("3,4,5" for the level list [3, 4, 5])."""
+        return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+    def describe(self, value: Any, lang: str) -> str:
+        """The chosen value as a phrase: the choice's text, or the number itself."""
+        return self.choices[self.key(value)](lang) if self.choices else str(value)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One indicator: what it counts, over what, in which month, from which columns."""
+
+    id: str
+    name: Text
+    kind: str
+    period_by: Text
+    numerator: Text | dict[str, Text]
+    denominator: Text | dict[str, Text] | None
+    option: str | None
+    definition: Text | None
+    no_data: Text | None
+    sources: tuple[str, ...]
+    unit: str
+    scale: int
+    distribution: bool
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Mart columns holding the metric: a count is one column, anything else numerator and denominator."""
+        if self.kind == "count":
+            return (self.id,)
+        return (f"{self.id}_num", f"{self.id}_den")
+
+    def text(self, part: str, options: MetricOptions, lang: str) -> str | None:
+        """The numerator's or denominator's description under the options in force."""
+        t = getattr(self, part)
+        if isinstance(t, dict):
+            opt = CATALOG_OPTIONS()[self.option]
+            return t[opt.key(options[self.option])](lang)
+        return t(lang) if t else None
+
+    def value(self, num: int | None, den: int | None = None) -> Fraction | None:
+        """The exact value: a count as is, a rate or ratio num/den, a mean num/den/scale; None when den is 0."""
+        if self.kind == "count":
+            return None if num is None else Fraction(int(num))
+        if num is None or not den:
+            return None
+        return Fraction(int(num), int(den) * self.scale)
+
+
+def _text(d: dict | None) -> Text | None:
+    return Text(d["zh"], d["en"]) if d else None
+
+
+def _text_or_variants(d: dict | None) -> Text | dict[str, Text] | None:
+    if d is None:
+        return None
+    if set(d) == {"zh", "en"}:
+        return _text(d)
+    return {str(k): _text(v) for k, v in d.items()}
+
+
+@cache
+def _catalog() -> dict:
+    return YAML(typ="safe").load(CATALOG.read_text(encoding="utf-8"))
+
+
+@cache
+def CATALOG_OPTIONS() -> dict[str, Option]:  # noqa: N802 - reads as the constant it is
+    """The definition options, by id, in catalog order."""
+    out = {}
+    for o in _catalog()["metric_options"]:
+        rng = tuple(o["range"]) if "range" in o else None
+        out[o["id"]] = Option(o["id"], _text(o), o["default"],
+                              {str(k): _text(v) for k, v in o.get("choices", {}).items()}, rng)
+    return out
+
+
+@cache
+def metrics() -> dict[str, Metric]:
+    """Every indicator the marts carry, by id, in catalog order."""
+    out = {}
+    for m in _catalog()["metrics"]:
+        if m["kind"] not in KINDS:
+            raise MetricsError(f"{CATALOG}: metric {m['id']}: kind must be one of {', '.join(KINDS)}")
+        out[m["id"]] = Metric(
+            id=m["id"], name=_text(m), kind=m["kind"], period_by=_text(m["period_by"]),
+            numerator=_text_or_variants(m["numerator"]), denominator=_text_or_variants(m.get("denominator")),
+            option=m.get("option"), definition=_text(m.get("definition")), no_data=_text(m.get("no_data")),
+            sources=tuple(m.get("sources", ())), unit=m.get("unit", "percent" if m["kind"] == "rate" else ""),
+            scale=int(m.get("scale", 1)), distribution=bool(m.get("distribution", False)),
+        )
+    return out
+
+
+class MetricOptions(dict):
+    """The options in force for one build: every catalog option, at its default unless overridden."""
+
+    @classmethod
+    def defaults(cls) -> MetricOptions:
+        return cls({k: o.default for k, o in CATALOG_OPTIONS().items()})
+
+    @classmethod
+    def from_overrides(cls, overrides: dict[str, Any], source: str = "options") -> MetricOptions:
+        """Defaults with `overrides` applied; an unknown key or a value outside the choices names itself."""
+        opts = cls.defaults()
+        catalog = CATALOG_OPTIONS()
+        for key, value in overrides.items():
+            if key not in catalog:
+                near = difflib.get_close_matches(key, list(catalog), n=1)
+                hint = f" (did you mean {near[0]}?)" if near else ""
+                raise MetricsError(f"{source}: unknown option {key!r}{hint}; options: {', '.join(catalog)}")
+            opt = catalog[key]
+            if opt.range:
+                if isinstance(value, bool) or not isinstance(value, int) or not opt.range[0] <= value <= opt.range[1]:
+                    raise MetricsError(f"{source}: {key} must be a whole number of working days from "
+                                       f"{opt.range[0]} to {opt.range[1]}, not {value!r}")
+            elif opt.key(value) not in opt.choices:
+                allowed = " | ".join(f"[{c}]" if isinstance(opt.default, list) else c for c in opt.choices)
+                raise MetricsError(f"{source}: {key} must be one of {allowed}, not {value!r}")
+            opts[key] = value
+        return opts
+
+    @classmethod
+    def load(cls, root: Path) -> MetricOptions:
+        """The options of a data folder: its metric_options.toml over the catalog's defaults."""
+        path = root / OPTIONS_FILE
+        if not path.exists():
+            return cls.defaults()
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise MetricsError(f"{path}: {e}") from e
+        return cls.from_overrides(doc, str(path))
+
+    def sql_params(self) -> dict[str, Any]:
+        """Named parameters for the fact_day query."""
+        return {
+            "on_time_denominator": self["on_time_denominator"],
+            "satisfaction_levels": [int(v) for v in self["satisfaction_levels"]],
+            "same_day_scope": self["same_day_scope"],
+            "active_eval_denominator": self["active_eval_denominator"],
+            "rectification_days": int(self["rectification_days"]),
+        }
+
+    def describe(self, lang: str) -> list[str]:
+        """Each option in force as "name: choice", for a caption beside the numbers."""
+        return [f"{o.name(lang)}{'：' if lang == 'zh' else ': '}{o.describe(self[k], lang)}"
+                for k, o in CATALOG_OPTIONS().items()]
+
+
+def half_up(value: Fraction, places: int = 2) -> Decimal:
+    """An exact fraction rounded half-up to `places` decimals (0.985 → 0.99), with no float in between."""
+    # Enough digits that the division cannot land on the wrong side of a .xx5 boundary: a non-terminating
+    # quotient stays at least 1/(2·den) away from it, so integer digits + digits of 2·den suffice.
+    whole = abs(value.numerator) // value.denominator
+    with localcontext() as ctx:
+        ctx.prec = len(str(whole)) + len(str(2 * value.denominator)) + places + 4
+        exact = Decimal(value.numerator) / Decimal(value.denominator)
+        return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+KIND_TEXT = {
+    "count": Text("计数", "count"),
+    "rate": Text("比率 = 分子 / 分母", "rate = numerator / denominator"),
+    "ratio": Text("比值 = 分子 / 分母", "ratio = numerator / denominator"),
+    "mean": Text("平均值 = 分子 / 分母", "mean = numerator / denominator"),
+}
+
+
+def _cell(s: str) -> str:
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def _variants(m: Metric, part: str, lang: str) -> str:
+    t = getattr(m, part)
+    if t is None:
+        return "—"
+    if isinstance(t, Text):
+        return t(lang)
+    opt = CATALOG_OPTIONS()[m.option]
+    default = opt.key(opt.default)
+    mark = {"zh": "（默认）", "en": " (default)"}[lang]
+    return "<br>".join(f"`{k}`{mark if k == default else ''}: {v(lang)}" for k, v in t.items())
+
+
+def render_markdown() -> str:
+    """docs/metrics.md: every indicator's numerator, denominator, options, sources and "no data", zh and en."""
+    lines = [
+        "# 指标口径 · Indicator definitions",
+        "",
+        "<!-- Generated by `hall metrics-doc` from rulesets/_catalog.yaml; do not edit by hand. -->",
+        "",
+        "每个指标在每个汇总表（单位/窗口/人员/事项/大厅 × 月，单位 × 日）中都同时保存分子和分母。季度、年度、分组、"
+        "大厅的比率一律是 Σ分子 / Σ分母，从不对比率求平均。分母为 0 时显示“无数据”，不是 0% 也不是 100%。"
+        "百分比只在显示时四舍五入（half-up）到两位小数。月份按北京时间划分。",
+        "",
+        "Every mart (unit / window / staff / item / hall × month, unit × day) stores each indicator's numerator and "
+        "denominator. A quarter, year, group or hall rate is always Σnumerator / Σdenominator, never an average of "
+        "rates. A zero denominator is shown as “no data”, never 0% or 100%. Percentages are rounded half-up to two "
+        "decimals only for display. Months are cut in Beijing time (Asia/Shanghai).",
+        "",
+        "## 口径选项 · Definition options",
+        "",
+        "各地做法不同之处是一个命名选项；默认值即 DESIGN.md 的默认口径。数据目录中的 `metric_options.toml` 可覆盖默认值，"
+        "每次构建都记录所用口径（`lake/marts/_build.json`），显示数字的地方同时显示口径。",
+        "",
+        "Where published practice differs the definition is a named option, defaulting to DESIGN.md. A data folder's "
+        "`metric_options.toml` overrides the defaults; every build records the options it used "
+        "(`lake/marts/_build.json`) and they are shown wherever the numbers are.",
+        "",
+        "| 选项 option | 中文 | English | 默认 default | 可选 choices |",
+        "|---|---|---|---|---|",
+    ]
+    for o in CATALOG_OPTIONS().values():
+        if o.choices:
+            choices = "<br>".join(f"`{k}`: {v.zh} / {v.en}" for k, v in o.choices.items())
+        else:
+            choices = f"{o.range[0]}–{o.range[1]}"
+        lines.append(f"| `{o.id}` | {o.name.zh} | {o.name.en} | `{o.key(o.default)}` | {_cell(choices)} |")
+    lines += ["", "## 指标 · Indicators", ""]
+    for m in metrics().values():
+        cols = " / ".join(f"`{c}`" for c in m.columns)
+        if m.distribution:
+            cols += f" · `{m.id}_median`, `{m.id}_p90`"
+        rows = [
+            ("类型 · kind", KIND_TEXT[m.kind].zh, KIND_TEXT[m.kind].en),
+            ("计入月份 · period by", m.period_by.zh, m.period_by.en),
+            ("计数 · counts" if m.kind == "count" else "分子 · numerator", _variants(m, "numerator", "zh"),
+             _variants(m, "numerator", "en")),
+        ]
+        if m.kind != "count":
+            rows.append(("分母 · denominator", _variants(m, "denominator", "zh"), _variants(m, "denominator", "en")))
+        if m.unit in ("minutes", "working_days"):
+            unit = {"minutes": Text(f"分钟（分子以秒计，÷{m.scale}）", f"minutes (numerator in seconds, ÷{m.scale})"),
+                    "working_days": Text("工作日", "working days")}[m.unit]
+            rows.append(("单位 · unit", unit.zh, unit.en))
+        if m.option:
+            o = CATALOG_OPTIONS()[m.option]
+            rows.append(("口径选项 · option", f"`{o.id}`（{o.name.zh}）", f"`{o.id}` ({o.name.en})"))
+        if m.definition:
+            rows.append(("说明 · notes", m.definition.zh, m.definition.en))
+        if m.no_data:
+            rows.append(("无数据 · no data", f"分母为 0：{m.no_data.zh}", f"zero denominator: {m.no_data.en}"))
+        rows.append(("字段 · columns", cols, cols))
+        rows.append(("来源 · sources", ", ".join(f"`{s}`" for s in m.sources), ", ".join(f"`{s}`" for s in m.sources)))
+        lines += [f"### {m.name.zh} · {m.name.en} (`{m.id}`)", "", "| | 中文 | English |", "|---|---|---|"]
+        lines += [f"| {a} | {_cell(b)} | {_cell(c)} |" for a, b, c in rows]
+        lines.append("")
+    return "\n".join(lines)

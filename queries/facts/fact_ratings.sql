@@ -1,0 +1,48 @@
+-- grain: one row per evaluation (好差评), its latest version, attributed to its case's unit, window and staff
+-- (a walk-in rating, or one whose case is not in the warehouse, keeps its own). `counted` marks the one
+-- rating per case that indicators count: the first non-default rating, else the first default one; later
+-- ratings (追评) stay here to be shown. Written sorted by (rated_month, unit_code).
+with
+
+ranked as (
+    select
+        e.*,
+        e.case_id is null
+        or row_number() over (
+            partition by e.case_id order by coalesce(e.is_default, false), e.rated_at, e.eval_id
+        ) = 1 as counted
+    from evaluations as e
+),
+
+final as (
+    select
+        r.eval_id,
+        r.case_id,
+        date_trunc('month', r.rated_at::date)::date as rated_month,
+        case when c.case_id is null then r.unit_code else c.unit_code end as unit_code,
+        case when c.case_id is null then r.window_code else c.window_code end as window_code,
+        case when c.case_id is null then r.staff_id else c.staff_id end as staff_id,
+        case when c.case_id is null then coalesce(w.hall_code, u.hall_code) else c.hall_code end as hall_code,
+        c.item_code,
+        c.completed_date as case_completed_date,
+        r.rated_at,
+        r.rated_at::date as rated_date,
+        r.rating,
+        coalesce(r.is_default, false) as is_default,
+        r.counted,
+        r.channel,
+        r.bad_tags,
+        r.appeal,
+        r.rectified_at,
+        -- Working days from the rating to its rectification (差评整改), for the N-working-day option.
+        case when fix.workday_seq is not null then greatest(fix.workday_seq - rated.workday_seq, 0) end
+            as rectify_workdays
+    from ranked as r
+    left join fact_cases as c on c.case_id = r.case_id
+    left join windows as w on w.window_code = r.window_code
+    left join units as u on u.unit_code = r.unit_code
+    left join calendar as rated on rated.date = r.rated_at::date
+    left join calendar as fix on fix.date = r.rectified_at::date
+)
+
+select * from final
