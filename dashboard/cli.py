@@ -100,7 +100,10 @@ def ingest(
 
 
 @app.command()
-def build(as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary.")) -> None:
+def build(
+    full: bool = typer.Option(False, "--full", help="Rebuild the fact tables even if the warehouse is unchanged."),
+    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
+) -> None:
     """Build the fact tables and marts (指标汇总) from the warehouse, with the data folder's definition options."""
     from dashboard.core import marts
     from dashboard.core.calendar import CalendarError
@@ -110,16 +113,20 @@ def build(as_json: bool = typer.Option(False, "--json", help="Print a machine-re
         options = MetricOptions.load(Lake.default().root)
         with _progress(as_json) as bar:
             task = bar.add_task("building", total=None)
-            summary = marts.build(options=options, progress=lambda name, done, total: bar.update(
+            summary = marts.build(options=options, full=full, progress=lambda name, done, total: bar.update(
                 task, completed=done, total=total, description=name))
     except (CalendarError, MetricsError) as e:
         _fail(e)
     if as_json:
-        out.print_json(json.dumps({"facts": summary.facts, "marts": summary.marts, "options": summary.options,
-                                   "seconds": round(summary.seconds, 3)}, ensure_ascii=False))
+        out.print_json(json.dumps({"facts": summary.facts, "facts_reused": summary.facts_reused,
+                                   "marts": summary.marts, "options": summary.options,
+                                   "step_seconds": summary.step_seconds, "seconds": round(summary.seconds, 3)},
+                                  ensure_ascii=False))
         return
     out.print(f"build: {len(summary.marts)} marts ({', '.join(f'{k} {v:,} rows' for k, v in summary.marts.items())}) "
-              f"from {summary.facts.get('fact_cases', 0):,} cases; {summary.seconds:.1f} s", highlight=False)
+              f"from {summary.facts.get('fact_cases', 0):,} cases"
+              f"{' (facts reused: warehouse unchanged)' if summary.facts_reused else ''}; {summary.seconds:.1f} s",
+              highlight=False)
     out.print("options: " + "; ".join(options.describe("en")), highlight=False, markup=False)
 
 

@@ -268,3 +268,24 @@ def test_a_period_is_a_month_quarter_or_year():
     assert len(marts.months_of("2025")) == 12
     with pytest.raises(MetricsError, match="write a month"):
         marts.months_of("2025-13")
+
+
+def test_facts_are_reused_until_the_warehouse_changes(tmp_path):
+    """A second build with the same warehouse reuses the fact tables; new options still change the marts; a new
+    warehouse file or --full rebuilds the facts."""
+    lake = Lake(tmp_path / "data")
+    write_warehouse(lake, "units", UNITS)
+    write_warehouse(lake, "cases", _stored([case_row(1), case_row(2, completed_at=ts(2025, 6, 11, 9)),
+                                            case_row(3, accepted_at=ts(2025, 7, 1, 9), completed_at=None,
+                                                     status="在办")]))
+    assert not marts.build(lake).facts_reused
+    again = marts.build(lake, options=MetricOptions.from_overrides({"on_time_denominator": "completed"}))
+    assert again.facts_reused
+    june = marts.slice_mart(connect(lake), "unit_month", "2025-06", None, "U001").to_pylist()[0]
+    assert (june["on_time_rate_num"], june["on_time_rate_den"]) == (1, 2)  # over completed cases, not due ones
+    write_warehouse(lake, "cases", _stored([case_row(4)]), source="later")
+    assert not marts.build(lake).facts_reused
+    assert marts.build(lake).facts_reused
+    assert not marts.build(lake, full=True).facts_reused
+    june = marts.slice_mart(connect(lake), "unit_month", "2025-06", None, "U001").to_pylist()[0]
+    assert june["cases_accepted"] == 3

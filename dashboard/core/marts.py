@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -20,16 +21,19 @@ from dashboard.core.metrics import MetricOptions, MetricsError, metrics
 
 QUERIES = REPO_ROOT / "queries"
 BUILD_INFO = "_build.json"
-# Build stages under queries/facts, in dependency order: each may read the ones before it. Facts are written
-# sorted by (period, unit) so a one-unit drill-down reads only that unit's row groups.
-FACTS: dict[str, str] = {
+# Build stages under queries/facts, in dependency order: each may read the ones before it, with the order their
+# file is written in. Cases are sorted by (month, unit) so a one-unit drill-down reads only that unit's row
+# groups; the others keep the warehouse's month order (sorting them would cost more than it saves).
+FACTS: dict[str, str | None] = {
     "fact_cases": "accepted_month, unit_code",
-    "fact_ratings": "rated_month, unit_code",
-    "fact_signals": "issued_month, unit_code",
-    "fact_tickets": "issued_month, unit_code",
+    "fact_ratings": None,
+    "fact_signals": None,
+    "fact_tickets": None,
     "measures": "grain, month, date, unit_code",
     "handling_quantiles": "grain, month, date, unit_code",
 }
+# The fact tables proper depend only on the warehouse, the calendar and their SQL, not on the options.
+BASE_FACTS = ("fact_cases", "fact_ratings", "fact_signals", "fact_tickets")
 # Marts and their keys: files are sorted by key, so the same warehouse always gives the same rows in order.
 MARTS: dict[str, tuple[str, ...]] = {
     "unit_month": ("period", "unit_code"),
@@ -51,6 +55,7 @@ class BuildSummary:
     options: dict = field(default_factory=dict)
     step_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    facts_reused: bool = False
 
 
 def query_path(name: str) -> Path:
@@ -69,32 +74,69 @@ def write_calendar(lake: Lake) -> int:
     return table.num_rows
 
 
-def _copy(wh: Warehouse, name: str, order: str, target: Path, params: dict | None = None) -> int:
+def _copy(wh: Warehouse, name: str, order: str | None, target: Path, params: dict | None = None) -> int:
     """Run one query file into a Parquet file (replaced atomically); returns its row count."""
     sql = query_path(name).read_text(encoding="utf-8")
     tmp = target.with_name(f".{target.name}.tmp")
-    # Paths are ours (the lake), never user input; values go in as bound parameters.
-    wh.execute(f"COPY (SELECT * FROM ({sql}) ORDER BY {order}) TO '{tmp}' "
-               "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)", params)
+    order_by = f" ORDER BY {order}" if order else ""
+    # Large facts favour a fast codec; marts are small and kept compact. Paths are ours (the lake), never user
+    # input; values go in as bound parameters.
+    codec = "snappy" if name in BASE_FACTS else "zstd"
+    wh.execute(f"COPY (SELECT * FROM ({sql}){order_by}) TO '{tmp}' "
+               f"(FORMAT parquet, COMPRESSION {codec}, ROW_GROUP_SIZE 122880)", params)
     os.replace(tmp, target)
     return wh.query(f"SELECT count(*) AS n FROM read_parquet('{target}')").column("n")[0].as_py()
 
 
+FACTS_STAMP = "_facts.json"
+# What the fact tables are computed from: a change to any of these files rebuilds them.
+FACT_INPUTS = ("cases", "evaluations", "supervision", "tickets", "units", "windows", "staff", "items")
+
+
+def facts_fingerprint(lake: Lake) -> str:
+    """A digest of everything the fact tables depend on: warehouse files, calendar, fact SQL and view code."""
+    h = hashlib.sha256()
+    for table in FACT_INPUTS:
+        for path in sorted(lake.table_dir(table).glob("**/*.parquet")):
+            st = path.stat()
+            h.update(f"{path.relative_to(lake.warehouse)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    cal = lake.lake / "calendar.parquet"
+    h.update(cal.read_bytes() if cal.exists() else b"")
+    for name in BASE_FACTS:
+        h.update(query_path(name).read_bytes())
+    h.update((REPO_ROOT / "dashboard" / "core" / "db.py").read_bytes())
+    return h.hexdigest()
+
+
+def _reusable_facts(lake: Lake, fingerprint: str) -> bool:
+    stamp = lake.facts / FACTS_STAMP
+    if not stamp.exists() or not all((lake.facts / f"{n}.parquet").exists() for n in BASE_FACTS):
+        return False
+    return json.loads(stamp.read_text(encoding="utf-8")).get("fingerprint") == fingerprint
+
+
 def build(lake: Lake | None = None, progress: Callable[[str, int, int], None] | None = None,
-          options: MetricOptions | None = None) -> BuildSummary:
-    """Build the fact tables, then every mart, with the data folder's definition options (or `options`)."""
+          options: MetricOptions | None = None, full: bool = False) -> BuildSummary:
+    """Build the fact tables (skipped when nothing they depend on changed, unless `full`), then every mart, with
+    the data folder's definition options (or `options`)."""
     lake = lake or Lake.default()
     options = options if options is not None else MetricOptions.load(lake.root)
     t0 = time.perf_counter()
     write_calendar(lake)
     lake.facts.mkdir(parents=True, exist_ok=True)
     lake.marts.mkdir(parents=True, exist_ok=True)
+    fingerprint = facts_fingerprint(lake)
+    reuse = not full and _reusable_facts(lake, fingerprint)
+    if not reuse:
+        # Facts about to change: a build that fails halfway must not leave them looking current.
+        (lake.facts / FACTS_STAMP).unlink(missing_ok=True)
     # A bounded build spills to the lake's temp folder instead of growing with the warehouse.
-    wh = connect(lake, memory_limit=os.environ.get("HALL_BUILD_MEMORY", "4GB"))
-    summary = BuildSummary(options=dict(options))
+    wh = connect(lake, memory_limit=os.environ.get("HALL_BUILD_MEMORY", "3GB"))
+    summary = BuildSummary(options=dict(options), facts_reused=reuse)
     steps = [*FACTS, *MARTS]
     try:
-        _check_calendar(wh)
+        if not reuse:  # the facts' fingerprint covers the cases and the calendar this check reads
+            _check_calendar(wh)
         for i, name in enumerate(steps):
             if progress:
                 progress(name, i, len(steps))
@@ -102,8 +144,13 @@ def build(lake: Lake | None = None, progress: Callable[[str, int, int], None] | 
             params = options.sql_params() if name == "measures" else None
             if name in FACTS:
                 target = lake.facts / f"{name}.parquet"
-                summary.facts[name] = _copy(wh, name, FACTS[name], target, params)
+                if reuse and name in BASE_FACTS:
+                    summary.facts[name] = pq.ParquetFile(target).metadata.num_rows
+                else:
+                    summary.facts[name] = _copy(wh, name, FACTS[name], target, params)
                 wh.register(name, target)
+                if name == BASE_FACTS[-1] and not reuse:
+                    (lake.facts / FACTS_STAMP).write_text(json.dumps({"fingerprint": fingerprint}), encoding="utf-8")
             else:
                 target = lake.marts / f"{name}.parquet"
                 summary.marts[name] = _copy(wh, name, ", ".join(MARTS[name]), target)
@@ -115,6 +162,7 @@ def build(lake: Lake | None = None, progress: Callable[[str, int, int], None] | 
         "built_at": dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8))).isoformat(timespec="seconds"),
         "options": summary.options,
         "facts": summary.facts,
+        "facts_reused": reuse,
         "marts": summary.marts,
         "seconds": round(summary.seconds, 3),
     }

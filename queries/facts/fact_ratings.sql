@@ -1,17 +1,29 @@
 -- grain: one row per evaluation (好差评), its latest version, attributed to its case's unit, window and staff
 -- (a walk-in rating, or one whose case is not in the warehouse, keeps its own). `counted` marks the one
 -- rating per case that indicators count: the first non-default rating, else the first default one; later
--- ratings (追评) stay here to be shown. Written sorted by (rated_month, unit_code).
+-- ratings (追评) stay here to be shown. Rows come in rated month order (the warehouse's partitions).
 with
 
-ranked as (
+rated as (
     select
-        e.*,
-        e.case_id is null
-        or row_number() over (
-            partition by e.case_id order by coalesce(e.is_default, false), e.rated_at, e.eval_id
-        ) = 1 as counted
-    from evaluations as e
+        eval_id, case_id, unit_code, window_code, staff_id, rated_at, rating, is_default, channel, bad_tags, appeal,
+        rectified_at
+    from evaluations
+),
+
+-- Most cases have one rating, which counts; only cases with several need ordering, so only they pay for it.
+repeated as (
+    select case_id from rated where case_id is not null group by case_id having count(*) > 1
+),
+
+ranked as (
+    select *, true as counted from rated anti join repeated using (case_id)
+    union all
+    select
+        *,
+        row_number() over (partition by case_id order by coalesce(is_default, false), rated_at, eval_id) = 1
+            as counted
+    from rated semi join repeated using (case_id)
 ),
 
 final as (

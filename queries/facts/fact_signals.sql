@@ -1,7 +1,7 @@
 -- grain: one row per supervision signal (电子监察), its latest version, attributed to its case's unit, window
 -- and staff when the case is known. `counted` marks what indicators count: per case only its strongest
 -- signal (红牌 over 黄牌 over 预警; a case with a yellow and a red card counts as red only), and every signal
--- without a case. Written sorted by (issued_month, unit_code).
+-- without a case. Rows come in issued month order (the warehouse's partitions).
 with
 
 ranked as (

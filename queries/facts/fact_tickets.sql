@@ -1,6 +1,6 @@
 -- grain: one row per queue ticket (排队叫号), its latest version, with its unit (from the window when the
 -- ticket has none) and its wait (called − issued) and service (finished − called) in seconds.
--- Written sorted by (issued_month, unit_code).
+-- Rows come in issued month order (the warehouse's partitions).
 with
 
 final as (
