@@ -75,6 +75,13 @@ def test_build_refuses_cases_in_a_year_without_a_published_calendar(lake, units_
     assert marts.build(lake).marts["unit_month"] >= 2
 
 
+def test_every_query_file_is_a_build_step():
+    """A query nobody runs would be a definition nobody checks."""
+    files = {p.relative_to(REPO_ROOT / "queries").as_posix() for p in (REPO_ROOT / "queries").rglob("*.sql")}
+    steps = {marts.query_path(n).relative_to(REPO_ROOT / "queries").as_posix() for n in [*marts.FACTS, *marts.MARTS]}
+    assert files - {"checks/calendar_coverage.sql"} == steps
+
+
 def test_every_mart_carries_every_indicator_as_whole_numbers(demo_lake):
     """Numerators, denominators and counts are integers in every mart; only the handling quantiles are decimals."""
     wanted = set(marts.metric_columns())

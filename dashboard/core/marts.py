@@ -1,4 +1,4 @@
-"""Marts (指标汇总表): run queries/*.sql over the warehouse and write one Parquet file per grain."""
+"""Marts (指标汇总表): build the fact tables (queries/facts/) from the warehouse, then one mart per grain (queries/)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,6 @@ MARTS: dict[str, tuple[str, ...]] = {
     "hall_month": ("period", "hall_code"),
     "unit_day": ("date", "unit_code"),
 }
-GRAINS = tuple(MARTS)
 
 
 @dataclass
