@@ -42,27 +42,29 @@ SCAN = """
 import json, sys, time
 from pathlib import Path
 from dashboard.core.db import Lake, connect
-wh = connect(Lake(Path(sys.argv[1])), memory_limit="4GB")
+wh = connect(Lake(Path(sys.argv[1])), memory_limit="3GB")
+
+def touch(table, cols):
+    # sum(hash(...)) reads every value; count(col) could be answered from Parquet statistics alone.
+    wh.query(f"SELECT sum(hash({', '.join(cols)})) FROM {table}")
+
 out = {}
 t = time.perf_counter()
-wh.query("SELECT count(case_id), count(unit_code), count(window_code), count(staff_id), count(hall_code), "
-         "count(item_code), count(item_kind), count(status), count(accepted_at), count(completed_at), "
-         "count(deadline_at), count(legal_days), count(promised_days), count(suspended_days), count(full_online), "
-         "count(secondary_entry), count(archived), count(updated_at) FROM cases_versions")
-wh.query("SELECT count(eval_id), count(case_id), count(unit_code), count(window_code), count(staff_id), "
-         "count(rated_at), count(rating), count(is_default), count(appeal), count(rectified_at), count(updated_at) "
-         "FROM evaluations_versions")
+touch("cases_versions", ["case_id", "unit_code", "window_code", "staff_id", "hall_code", "item_code", "item_kind",
+                         "status", "accepted_at", "completed_at", "deadline_at", "legal_days", "promised_days",
+                         "suspended_days", "full_online", "secondary_entry", "archived", "updated_at"])
+touch("evaluations_versions", ["eval_id", "case_id", "unit_code", "window_code", "staff_id", "rated_at", "rating",
+                               "is_default", "appeal", "rectified_at", "updated_at"])
 out["warehouse"] = time.perf_counter() - t
+wh.register("fact_cases", Path(sys.argv[1]) / "lake" / "facts" / "fact_cases.parquet")
+wh.register("fact_ratings", Path(sys.argv[1]) / "lake" / "facts" / "fact_ratings.parquet")
 t = time.perf_counter()
-wh.query("SELECT count(accepted_date), count(accepted_month), count(completed_date), count(completed_month), "
-         "count(deadline_date), count(deadline_month), count(unit_code), count(window_code), count(staff_id), "
-         "count(hall_code), count(item_code), count(item_kind), count(on_time), count(early), count(same_day), "
-         "count(open_at_due_month_end), count(handling_days), count(full_online), count(secondary_entry), "
-         "count(archived), count(legal_days), count(promised_days), count(can_fall_due), count(is_completed) "
-         "FROM fact_cases")
-wh.query("SELECT count(rated_date), count(rated_month), count(unit_code), count(window_code), count(staff_id), "
-         "count(hall_code), count(item_code), count(rating), count(is_default), count(counted), count(appeal), "
-         "count(rectify_workdays), count(case_completed_date) FROM fact_ratings")
+touch("fact_cases", ["accepted_date", "accepted_month", "completed_date", "completed_month", "deadline_date",
+                     "deadline_month", "unit_code", "window_code", "staff_id", "hall_code", "item_code", "item_kind",
+                     "on_time", "early", "same_day", "open_at_due_month_end", "handling_days", "full_online",
+                     "secondary_entry", "archived", "legal_days", "promised_days", "can_fall_due", "is_completed"])
+touch("fact_ratings", ["rated_date", "rated_month", "unit_code", "window_code", "staff_id", "hall_code", "item_code",
+                       "rating", "is_default", "counted", "appeal", "rectify_workdays", "case_completed_date"])
 out["facts"] = time.perf_counter() - t
 print(json.dumps(out))
 """
@@ -183,9 +185,8 @@ def main() -> None:
         s, rss, pol = measure(POLARS, str(lake))
         row(n, "polars lazy: unit_month from facts", pol["seconds"], rss, cases)
         same = "identical" if not pol["mismatched"] else f"MISMATCH in {', '.join(pol['mismatched'])}"
-        print(f"{'':>12} polars vs duckdb unit_month ({pol['rows']:,} unit-months): {same}; "
-              f"duckdb all marts from facts {pol['seconds'] / s_marts:.1f}× faster than polars unit_month alone",
-              flush=True)
+        print(f"{'':>12} polars unit_month vs the duckdb mart ({pol['rows']:,} unit-months): {same}; polars does "
+              f"one grain in {pol['seconds']:.2f} s, duckdb all six in {s_marts:.2f} s", flush=True)
 
 
 if __name__ == "__main__":
