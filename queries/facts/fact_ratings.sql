@@ -46,6 +46,7 @@ final as (
         r.bad_tags,
         r.appeal,
         r.rectified_at,
+        rated.workday_seq as rated_workday_seq,
         -- Working days from the rating to its rectification (差评整改), for the N-working-day option.
         case when fix.workday_seq is not null then greatest(fix.workday_seq - rated.workday_seq, 0) end
             as rectify_workdays

@@ -9,7 +9,11 @@ with
 
 -- Data run up to the newest acceptance: a deadline on or after that day has not passed yet.
 as_of as (
-    select max(accepted_date) as as_of_date, last_day(max(accepted_date)) as last_reported_day from fact_cases
+    select
+        max(accepted_date) as as_of_date,
+        last_day(max(accepted_date)) as last_reported_day,
+        (select workday_seq from calendar where date = max(accepted_date)) as as_of_workday_seq
+    from fact_cases
 ),
 
 accepted as (
@@ -77,11 +81,16 @@ rated as (
         count(*) as bad_rate_den,
         count(*) filter (where $active_eval_denominator = 'ratings' and not is_default) as active_eval_rate_num,
         count(*) filter (where $active_eval_denominator = 'ratings') as active_eval_rate_den,
-        -- A 差评 found 误评 or 恶意 on appeal is not a valid bad rating.
+        -- A 差评 found 误评 or 恶意 on appeal is not a valid bad rating. One still inside its rectification window
+        -- and not yet put right is pending: it counts once rectified in time or once the window has closed.
         count(*) filter (
             where rating <= 2 and coalesce(appeal, '有效') = '有效' and rectify_workdays <= $rectification_days
         ) as rectification_rate_num,
-        count(*) filter (where rating <= 2 and coalesce(appeal, '有效') = '有效') as rectification_rate_den
+        count(*) filter (
+            where rating <= 2 and coalesce(appeal, '有效') = '有效'
+                and (rectify_workdays <= $rectification_days
+                     or (select as_of_workday_seq from as_of) - rated_workday_seq > $rectification_days)
+        ) as rectification_rate_den
     from fact_ratings
     where counted
     group by grouping sets ((month, unit_code, window_code, staff_id, hall_code, item_code), (date, unit_code))
