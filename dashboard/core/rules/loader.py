@@ -1,0 +1,164 @@
+"""Load a ruleset file: YAML 1.2 keeping positions, checked by the model; every problem as file:line:col: message."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from dashboard.core.rules import model as m
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a file, where it is, in both languages."""
+
+    file: str
+    line: int
+    col: int
+    en: str
+    zh: str
+
+    def render(self, lang: str = "en") -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.zh if lang == 'zh' else self.en}"
+
+
+class RulesError(ValueError):
+    """A ruleset file that cannot be used; `problems` says where and why."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(p.render() for p in problems))
+        self.problems = problems
+
+    def render(self, lang: str = "en") -> str:
+        return "\n".join(p.render(lang) for p in self.problems)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A validated ruleset with the file it came from and that file's sha256."""
+
+    ruleset: m.Ruleset
+    path: Path
+    sha256: str
+
+
+def _vocabulary() -> list[str]:
+    """Every key any ruleset model knows, for "did you mean"."""
+    names: set[str] = set()
+    for obj in vars(m).values():
+        if isinstance(obj, type) and issubclass(obj, BaseModel) and obj is not BaseModel:
+            names |= set(obj.model_fields)
+    return sorted(names)
+
+
+def _plain(node):
+    """ruamel's round-trip nodes as plain Python, numbers as exact Decimals (0.1 stays 0.1)."""
+    if isinstance(node, CommentedMap):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, CommentedSeq):
+        return [_plain(v) for v in node]
+    if isinstance(node, float):
+        from decimal import Decimal
+
+        return Decimal(repr(node))
+    return node
+
+
+def _locate(doc, loc: tuple, err_type: str) -> tuple[int, int, object, object]:
+    """(line, col) 1-based of an error's location, plus the innermost node and key reached."""
+    node, line, col = doc, 1, 1
+    if isinstance(doc, CommentedMap | CommentedSeq):
+        line, col = doc.lc.line + 1, doc.lc.col + 1
+    last_key = None
+    for i, part in enumerate(loc):
+        final = i == len(loc) - 1
+        if isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            line, col = (x + 1 for x in node.lc.item(part))
+            node, last_key = node[part], part
+        elif isinstance(node, CommentedMap) and part in node:
+            # An unknown key points at the key itself; a bad value at the value.
+            pos = node.lc.key(part) if (final and err_type == "extra_forbidden") else node.lc.value(part)
+            line, col = pos[0] + 1, pos[1] + 1
+            node, last_key = node[part], part
+        # Otherwise `part` is a union tag (the rule's kind) or a key that is missing: stay on the mapping.
+    if err_type == "union_tag_invalid" and isinstance(node, CommentedMap) and "kind" in node:
+        line, col = (x + 1 for x in node.lc.value("kind"))
+    return line, col, node, last_key
+
+
+def _message(err: dict, node, key) -> tuple[str, str]:
+    kind, loc, ctx = err["type"], err["loc"], err.get("ctx", {})
+    name = str(loc[-1]) if loc else ""
+    if kind == "extra_forbidden":
+        near = difflib.get_close_matches(name, _vocabulary(), n=1, cutoff=0.75)
+        if err.get("input") is None and not name.isascii():
+            # `{note: 扣2分,每次}` in a flow mapping: the ASCII comma ended the note and began a key.
+            return (f"unexpected key {name!r}: an ASCII comma inside a {{…}} mapping splits the text; quote it or use "
+                    "a Chinese comma (，)",
+                    f"多出的键 {name!r}：花括号映射中的英文逗号把文字断开了；请给文字加引号或改用中文逗号（，）")
+        hint_en = f" (did you mean {near[0]!r}?)" if near else ""
+        hint_zh = f"（是否应为 {near[0]!r}？）" if near else ""
+        return f"unknown key {name!r}{hint_en}", f"未知的键 {name!r}{hint_zh}"
+    if kind == "missing":
+        return f"missing key {name!r}", f"缺少 {name!r}"
+    if kind == "union_tag_invalid":
+        tag, expected = ctx.get("tag"), ctx.get("expected_tags", "")
+        options = [t.strip().strip("'") for t in str(expected).split(",")]
+        near = difflib.get_close_matches(str(tag), options, n=1, cutoff=0.6)
+        hint_en = f" (did you mean {near[0]!r}?)" if near else ""
+        hint_zh = f"（是否应为 {near[0]!r}？）" if near else ""
+        return (f"unknown kind {tag!r}{hint_en}; kinds: {', '.join(options)}",
+                f"未知的类型 {tag!r}{hint_zh}；可用：{'、'.join(options)}")
+    if kind == "union_tag_not_found":
+        return "missing key 'kind'", "缺少 'kind'"
+    if kind in ("decimal_parsing", "decimal_type", "int_parsing", "int_type", "float_parsing", "float_type"):
+        return f"{name}: expected a number, not {err.get('input')!r}", f"{name} 应为数字，而不是 {err.get('input')!r}"
+    if kind == "literal_error":
+        return (f"{name}: must be one of {ctx.get('expected')}, not {err.get('input')!r}",
+                f"{name} 只能是 {ctx.get('expected')}，而不是 {err.get('input')!r}")
+    if kind == "string_pattern_mismatch":
+        return (f"{name}: {err.get('input')!r} is not an identifier (lowercase letters, digits and _)",
+                f"{name}：{err.get('input')!r} 不是合法标识（小写字母、数字和下划线）")
+    error = ctx.get("error")
+    if isinstance(error, m.RuleValueError):
+        return error.en, error.zh
+    return err["msg"], err["msg"]
+
+
+def load(path: Path) -> Loaded:
+    """Read and validate one ruleset file; raises RulesError with every problem found."""
+    raw = path.read_bytes()
+    where = str(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise RulesError([Problem(where, line, 1, "not UTF-8 text", "不是 UTF-8 编码的文本")]) from e
+    yaml = YAML(typ="rt")
+    yaml.version = (1, 2)  # `on` stays a string and 010 stays ten
+    try:
+        doc = yaml.load(text)
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        what = (e.problem or e.context or "invalid YAML").strip()
+        raise RulesError([Problem(where, mark.line + 1, mark.column + 1, f"YAML: {what}",
+                                  f"YAML 格式错误：{what}")]) from e
+    if not isinstance(doc, CommentedMap):
+        raise RulesError([Problem(where, 1, 1, "a ruleset file is a mapping of keys", "考核细则文件应为键值映射")])
+    try:
+        ruleset = m.Ruleset.model_validate(_plain(doc))
+    except ValidationError as e:
+        problems = []
+        for err in e.errors(include_url=False):
+            line, col, node, key = _locate(doc, err["loc"], err["type"])
+            en, zh = _message(err, node, key)
+            problems.append(Problem(where, line, col, en, zh))
+        raise RulesError(sorted(set(problems), key=lambda p: (p.line, p.col, p.en))) from e
+    return Loaded(ruleset, path, hashlib.sha256(raw).hexdigest())

@@ -1,0 +1,117 @@
+"""Ruleset files: a valid one loads; each classic mistake is reported as file:line:col with a helpful message."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from dashboard.core.rules.loader import RulesError, load
+
+VALID = """\
+id: demo_monthly
+name: {zh: 示例月度考核, en: Example monthly assessment}
+source: 测试用
+subject: unit
+period: month
+effective: {from_period: 2025-01}
+model: {kind: scorecard, max: 100}
+sections:
+  - id: efficiency
+    name: {zh: 办件效率, en: Efficiency}
+    max: 60
+    items:
+      - id: on_time
+        name: {zh: 按时办结率, en: On-time rate}
+        kind: threshold_slope
+        metric: on_time_rate
+        target: 1.0
+        step: 0.001
+        points_per_step: 0.2
+        max: 60
+  - id: discipline
+    name: {zh: 纪律, en: Discipline}
+    max: 40
+    items:
+      - id: late
+        name: {zh: 迟到早退, en: Late}
+        kind: per_event
+        event_type: late
+        points: -2
+        max: 40
+grades:
+  - {name: {zh: 优秀, en: Excellent}, min: 90, min_inclusive: false}
+  - {name: {zh: 良好, en: Good}, min: 80, max: 90}
+  - {name: {zh: 合格, en: Pass}, min: 60, max: 80, max_inclusive: false}
+  - {name: {zh: 不合格, en: Fail}, max: 60, max_inclusive: false}
+"""
+
+
+def _load(tmp_path, text: str):
+    path = tmp_path / "2025-01.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load(path)
+
+
+def _error(tmp_path, text: str) -> str:
+    with pytest.raises(RulesError) as e:
+        _load(tmp_path, text)
+    return e.value.render("en").replace(str(tmp_path) + "/", "")
+
+
+def test_a_valid_file_loads_with_exact_decimals_and_its_sha256(tmp_path):
+    loaded = _load(tmp_path, VALID)
+    item = loaded.ruleset.sections[0].items[0]
+    assert item.step == Decimal("0.001") and item.points_per_step == Decimal("0.2")
+    assert len(loaded.sha256) == 64
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    # A typo'd key, pointed at the key itself.
+    ("        points: -2\n", "        pionts: -2\n", "2025-01.yaml:29:9: unknown key 'pionts' (did you mean 'points'?)"),
+    # An unknown kind.
+    ("kind: per_event", "kind: per_evnt", "2025-01.yaml:27:15: unknown kind 'per_evnt' (did you mean 'per_event'?); kinds: per_event, "
+                                       "threshold_slope, step, rank_points, condition, all_of, manual, proportional, "
+                                       "peer_compare, import_score"),
+    # Text where a number belongs.
+    ("points: -2", "points: 两分", "2025-01.yaml:29:17: points: expected a number, not '两分'"),
+    # A percentage written as 100 instead of 1.0.
+    ("target: 1.0", "target: 100", "2025-01.yaml:17:17: target 100 is more than 1: rates are fractions here, "
+                                   "so write 1 for 100%"),
+    # Grade bands with a gap between 良好 (from 80) and 合格 (to 75): pointed at the bands.
+    ("min: 60, max: 80,", "min: 60, max: 75,", "2025-01.yaml:32:3: grade bands Good and Pass do not meet: Good "
+                                               "starts at 80, Pass ends at 75 (exclusive)"),
+    # A section whose items do not sum to its maximum.
+    ("    max: 60\n    items", "    max: 50\n    items",
+     "2025-01.yaml:9:5: section efficiency: its items' maxima sum to 60, not the section's 50"),
+    # An unknown metric, with the catalog's name close by.
+    ("metric: on_time_rate", "metric: ontime_rate", "2025-01.yaml:16:17: unknown metric 'ontime_rate'"),
+])
+def test_each_mistake_is_named_at_its_line_and_column(tmp_path, old, new, expected):
+    assert old in VALID
+    assert expected in _error(tmp_path, VALID.replace(old, new, 1)).splitlines()
+
+
+def test_an_ascii_comma_splitting_a_chinese_note_in_a_flow_mapping_is_explained(tmp_path):
+    text = VALID.replace("""      - id: late
+        name: {zh: 迟到早退, en: Late}
+        kind: per_event
+        event_type: late
+        points: -2
+        max: 40
+""", """      - {id: late, name: {zh: 迟到早退, en: Late}, kind: per_event, event_type: late, points: -2, max: 40,
+         note: 每次扣2分,当月累计}
+""")
+    msg = _error(tmp_path, text)
+    assert "2025-01.yaml:26:22: unexpected key '当月累计': an ASCII comma inside a {…} mapping splits the text" in msg
+
+
+def test_messages_come_in_chinese_too(tmp_path):
+    with pytest.raises(RulesError) as e:
+        _load(tmp_path, VALID.replace("points: -2", "pionts: -2"))
+    assert "未知的键 'pionts'（是否应为 'points'？）" in e.value.render("zh")
+
+
+def test_broken_yaml_is_a_positioned_error_too(tmp_path):
+    msg = _error(tmp_path, VALID.replace("    max: 60\n    items", "    max: 60\n   items", 1))
+    assert msg.startswith("2025-01.yaml:") and "YAML:" in msg
