@@ -115,3 +115,22 @@ def test_messages_come_in_chinese_too(tmp_path):
 def test_broken_yaml_is_a_positioned_error_too(tmp_path):
     msg = _error(tmp_path, VALID.replace("    max: 60\n    items", "    max: 60\n   items", 1))
     assert msg.startswith("2025-01.yaml:") and "YAML:" in msg
+
+
+def test_every_shipped_ruleset_loads():
+    """Every version under rulesets/ passes the model, its cases included."""
+    from dashboard.core.db import REPO_ROOT
+
+    files = sorted((REPO_ROOT / "rulesets").glob("*/*.yaml"))
+    assert files, "no rulesets shipped"
+    for path in files:
+        loaded = load(path)
+        assert loaded.ruleset.id == path.parent.name, path
+        assert loaded.ruleset.effective.from_period == path.stem, path
+        assert loaded.ruleset.cases, f"{path}: a ruleset travels with its worked cases"
+
+
+def test_an_ascii_comma_in_an_english_name_is_explained_too(tmp_path):
+    """The mistake this very project made first: `en: Phone, trading, …` in a {…} mapping."""
+    msg = _error(tmp_path, VALID.replace("{zh: 迟到早退, en: Late}", "{zh: 迟到早退, en: Late, or early}"))
+    assert "2025-01.yaml:26:36: unexpected key 'or early': an ASCII comma inside a {…} mapping splits the text" in msg

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import pyarrow as pa
@@ -91,6 +92,13 @@ def event_types() -> dict[str, dict]:
 
 
 EVENT_TYPES = tuple(event_types())
+
+
+@cache
+def catalog_flags() -> dict[str, dict]:
+    """Flags a rule can set besides points (e.g. 取消当季评优评先资格), by code, with their scope."""
+    doc = YAML(typ="safe").load(CATALOG.read_text(encoding="utf-8"))
+    return {f["code"]: f for f in doc.get("flags", [])}
 
 UPDATED_AT = _c("updated_at", TIMESTAMP, False, "记录更新时间；同一记录多次导出时以最新为准",
                 "When the source record last changed; the latest version wins")

@@ -72,11 +72,11 @@ def _plain(node):
 
 
 def _locate(doc, loc: tuple, err_type: str) -> tuple[int, int, object, object]:
-    """(line, col) 1-based of an error's location, plus the innermost node and key reached."""
+    """(line, col) 1-based of an error's location, plus the mapping holding the last key reached, and that key."""
     node, line, col = doc, 1, 1
     if isinstance(doc, CommentedMap | CommentedSeq):
         line, col = doc.lc.line + 1, doc.lc.col + 1
-    last_key = None
+    last_key, parent = None, None
     for i, part in enumerate(loc):
         final = i == len(loc) - 1
         if isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
@@ -86,19 +86,20 @@ def _locate(doc, loc: tuple, err_type: str) -> tuple[int, int, object, object]:
             # An unknown key points at the key itself; a bad value at the value.
             pos = node.lc.key(part) if (final and err_type == "extra_forbidden") else node.lc.value(part)
             line, col = pos[0] + 1, pos[1] + 1
-            node, last_key = node[part], part
+            parent, node, last_key = node, node[part], part
         # Otherwise `part` is a union tag (the rule's kind) or a key that is missing: stay on the mapping.
     if err_type == "union_tag_invalid" and isinstance(node, CommentedMap) and "kind" in node:
         line, col = (x + 1 for x in node.lc.value("kind"))
-    return line, col, node, last_key
+    return line, col, parent, last_key
 
 
-def _message(err: dict, node, key) -> tuple[str, str]:
+def _message(err: dict, parent, key) -> tuple[str, str]:
     kind, loc, ctx = err["type"], err["loc"], err.get("ctx", {})
     name = str(loc[-1]) if loc else ""
     if kind == "extra_forbidden":
         near = difflib.get_close_matches(name, _vocabulary(), n=1, cutoff=0.75)
-        if err.get("input") is None and not name.isascii():
+        in_flow = isinstance(parent, CommentedMap) and parent.fa.flow_style()
+        if err.get("input") is None and (in_flow or not name.isascii()):
             # `{note: 扣2分,每次}` in a flow mapping: the ASCII comma ended the note and began a key.
             return (f"unexpected key {name!r}: an ASCII comma inside a {{…}} mapping splits the text; quote it or use "
                     "a Chinese comma (，)",
@@ -157,8 +158,8 @@ def load(path: Path) -> Loaded:
     except ValidationError as e:
         problems = []
         for err in e.errors(include_url=False):
-            line, col, node, key = _locate(doc, err["loc"], err["type"])
-            en, zh = _message(err, node, key)
+            line, col, parent, key = _locate(doc, err["loc"], err["type"])
+            en, zh = _message(err, parent, key)
             problems.append(Problem(where, line, col, en, zh))
         raise RulesError(sorted(set(problems), key=lambda p: (p.line, p.col, p.en))) from e
     return Loaded(ruleset, path, hashlib.sha256(raw).hexdigest())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -16,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from dashboard.core.contract import EVENT_LEVELS, EVENT_TYPES
+from dashboard.core.contract import EVENT_LEVELS, EVENT_TYPES, catalog_flags
 from dashboard.core.metrics import metrics
 
 PERIOD = re.compile(r"\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?")
@@ -76,22 +77,46 @@ class RuleBase(Strict):
     floor: Decimal = Decimal(0)
 
 
+class DurationTier(Strict):
+    """Points for an event lasting at least `min_minutes` (the longest tier reached applies)."""
+
+    min_minutes: int
+    points: Decimal
+
+
+def _flag(v: str) -> str:
+    if v not in catalog_flags():
+        raise RuleValueError(f"unknown flag {v!r} (flags: {', '.join(catalog_flags())})",
+                             f"未知标记 {v!r}（可用：{'、'.join(catalog_flags())}）")
+    return v
+
+
+FlagCode = Annotated[str, AfterValidator(_flag)]
+
+
+def _event_type(v: str) -> str:
+    if v not in EVENT_TYPES:
+        near = difflib.get_close_matches(v, EVENT_TYPES, n=1)
+        raise RuleValueError(f"unknown event type {v!r}" + (f" (did you mean {near[0]!r}?)" if near else ""),
+                             f"未知事件类型 {v!r}" + (f"（是否应为 {near[0]!r}？）" if near else ""))
+    return v
+
+
+EventType = Annotated[str, AfterValidator(_event_type)]
+
+
 class PerEvent(RuleBase):
-    """Points per recorded event (巡查/通知单/表扬…): count × points, optionally by level, capped per line."""
+    """Points per recorded event (巡查/通知单/表扬…): count × points, by level, severity or duration, capped per line."""
 
     kind: Literal["per_event"]
-    event_type: str
+    event_type: EventType
     points: Decimal | None = None
     points_by_level: dict[str, Decimal] | None = None
+    points_by_severity: dict[int, Decimal] | None = None
+    duration_tiers: list[DurationTier] | None = None
     count_mode: Literal["count", "distinct_case", "precedence"] = "count"
     max_total: Decimal | None = None
-
-    @field_validator("event_type")
-    @classmethod
-    def _known_event(cls, v: str) -> str:
-        if v not in EVENT_TYPES:
-            raise RuleValueError(f"unknown event type {v!r}", f"未知事件类型 {v!r}")
-        return v
+    flags: list[FlagCode] = []
 
     @field_validator("points_by_level")
     @classmethod
@@ -104,8 +129,12 @@ class PerEvent(RuleBase):
 
     @model_validator(mode="after")
     def _one_way_to_score(self) -> PerEvent:
-        if (self.points is None) == (self.points_by_level is None):
-            raise RuleValueError("give either points or points_by_level", "points 与 points_by_level 须且只须给出一个")
+        ways = [w for w in ("points", "points_by_level", "points_by_severity", "duration_tiers")
+                if getattr(self, w) is not None]
+        if len(ways) > 1 or (not ways and not self.flags):
+            raise RuleValueError(
+                "give exactly one of points, points_by_level, points_by_severity, duration_tiers (or only flags)",
+                "points、points_by_level、points_by_severity、duration_tiers 须且只须给出一个（或只设标记）")
         return self
 
 
@@ -284,6 +313,42 @@ class BaseBonusDeduction(Strict):
     total_cap: Decimal | None = None
 
 
+class CaseEvent(Strict):
+    """An event given to a case: its type and, when the rule needs them, level, severity, duration and count."""
+
+    event_type: EventType
+    level: str | None = None
+    severity: int | None = None
+    duration_min: int | None = None
+    count: int = 1
+
+
+class CaseInputs(Strict):
+    """What one subject brings to a period: events, metric numerators/denominators, assessors' values."""
+
+    events: list[CaseEvent] = []
+    metrics: dict[str, Decimal] = {}
+    manual: dict[str, Decimal] = {}
+
+
+class CaseExpect(Strict):
+    """The result worked out by hand from the document: total, grade, the points of each line, flags."""
+
+    total: Decimal
+    grade: str | None = None
+    lines: dict[str, Decimal] = {}
+    flags: list[str] = []
+
+
+class Case(Strict):
+    """An example that travels with the ruleset: inputs and the expected result, with the working in a note."""
+
+    name: str
+    inputs: CaseInputs
+    expect: CaseExpect
+    note: str | None = None
+
+
 class Ruleset(Strict):
     """One version of one assessment scheme."""
 
@@ -297,7 +362,7 @@ class Ruleset(Strict):
     sections: list[Section]
     grades: list[Grade] = []
     assumptions: list[Text] = []
-    cases: list[dict] = []
+    cases: list[Case] = []
 
     @model_validator(mode="after")
     def _whole(self) -> Ruleset:

@@ -1,0 +1,159 @@
+"""Compile a ruleset to one wide SQL SELECT: a row per subject with every line, pool, adjustment, total and grade.
+
+The SELECT reads two relations the caller provides: `subjects(subject)` — who is scored — and
+`subject_events(subject, event_type, level, severity, duration_min, count)` — what the hall office recorded in
+the period — aggregated in one pass (a column per rule line). Every amount is DECIMAL(18, 4); the total is
+rounded half-up once, at the very end.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from dashboard.core.rules import model as m
+
+AMOUNT = "DECIMAL(18, 4)"
+# Adjustment lines, in the order DESIGN.md §5 applies them; each is new total minus old total, so lines sum.
+ADJUSTMENTS = ("bonus_cap", "deduction_cap", "total_floor", "total_cap", "rounding")
+
+
+def _num(d: Decimal) -> str:
+    """A decimal literal DuckDB keeps exact (never a float)."""
+    return f"CAST('{d}' AS {AMOUNT})"
+
+
+def _str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _event_points(rule: m.PerEvent) -> str:
+    """SQL for the points one recorded event earns under a per_event rule (before × count)."""
+    if rule.points is not None:
+        return _num(rule.points)
+    if rule.points_by_level is not None:
+        whens = " ".join(f"WHEN {_str(k)} THEN {_num(v)}" for k, v in rule.points_by_level.items())
+        return f"CASE e.level {whens} ELSE {_num(Decimal(0))} END"
+    if rule.points_by_severity is not None:
+        whens = " ".join(f"WHEN {k} THEN {_num(v)}" for k, v in rule.points_by_severity.items())
+        return f"CASE e.severity {whens} ELSE {_num(Decimal(0))} END"
+    if rule.duration_tiers is not None:
+        # The longest tier the duration reaches applies; shorter than every tier earns nothing.
+        tiers = sorted(rule.duration_tiers, key=lambda t: t.min_minutes, reverse=True)
+        whens = " ".join(f"WHEN e.duration_min >= {t.min_minutes} THEN {_num(t.points)}" for t in tiers)
+        return f"CASE {whens} ELSE {_num(Decimal(0))} END"
+    return _num(Decimal(0))  # a rule that only raises flags
+
+
+def _event_sum(rule: m.PerEvent) -> str:
+    """Aggregate over one subject's events: the line's raw points."""
+    return (f"coalesce(sum(CASE WHEN e.event_type = {_str(rule.event_type)} "
+            f"THEN ({_event_points(rule)}) * coalesce(e.count, 1) END), {_num(Decimal(0))})")
+
+
+def _event_hits(rule: m.PerEvent) -> str:
+    """Aggregate over one subject's events: how many matched the rule (for its flags)."""
+    return f"coalesce(sum(CASE WHEN e.event_type = {_str(rule.event_type)} THEN coalesce(e.count, 1) END), 0)"
+
+
+def _capped(rule: m.PerEvent, raw: str) -> str:
+    """The line cap (max_total) in the rule's own direction."""
+    if rule.max_total is None:
+        return raw
+    cap = _num(rule.max_total)
+    return f"least(greatest({raw}, -{cap}), {cap})"
+
+
+def _coalesced(alias: str, column: str) -> str:
+    return f'coalesce({alias}."{column}", {_num(Decimal(0))})'
+
+
+def _grade(grades: list[m.Grade]) -> str:
+    if not grades:
+        return "NULL::VARCHAR"
+    whens = []
+    for g in grades:
+        conds = []
+        if g.min is not None:
+            conds.append(f"total {'>=' if g.min_inclusive else '>'} {_num(g.min)}")
+        if g.max is not None:
+            conds.append(f"total {'<=' if g.max_inclusive else '<'} {_num(g.max)}")
+        whens.append(f"WHEN {' AND '.join(conds) or 'true'} THEN {_str(g.name.zh)}")
+    return f"CASE {' '.join(whens)} END"
+
+
+def compile_ruleset(rs: m.Ruleset) -> str:
+    """The ruleset as one SELECT over `subjects` and `subject_events` (see the module docstring)."""
+    if not isinstance(rs.model, m.BaseBonusDeduction):
+        raise NotImplementedError("only base_bonus_deduction rulesets compile yet")
+    items = [(sec, it) for sec in rs.sections for it in sec.items]
+    for _, it in items:
+        if not isinstance(it, m.PerEvent):
+            raise NotImplementedError(f"rule kind {it.kind} does not compile yet")
+    sums = ",\n        ".join(f'{_event_sum(it)} AS "{it.id}", {_event_hits(it)} AS "{it.id}__hits"' for _, it in items)
+    lines = ",\n        ".join(f'{_capped(it, _coalesced("ev", it.id))} AS "{it.id}"' for _, it in items)
+    flag_terms = []
+    for _, it in items:
+        for flag in it.flags:
+            flag_terms.append(f'CASE WHEN coalesce(ev."{it.id}__hits", 0) > 0 THEN {_str(flag)} END')
+    flags = f"list_distinct(list_filter([{', '.join(flag_terms)}], lambda f: f IS NOT NULL))" if flag_terms \
+        else "[]::VARCHAR[]"
+    bonus = " + ".join(f'"{it.id}"' for sec, it in items if sec.pool == "bonus") or _num(Decimal(0))
+    deduction = " + ".join(f'"{it.id}"' for sec, it in items if sec.pool == "deduction") or _num(Decimal(0))
+    md = rs.model
+    bonus_capped = f"least(bonus, {_num(md.bonus_cap)})" if md.bonus_cap is not None else "bonus"
+    deduction_capped = "greatest(deduction, -bonus_capped)" if md.deduction_not_exceed_bonus else "deduction"
+    floor = f"greatest(subtotal, {_num(md.total_floor)})" if md.total_floor is not None else "subtotal"
+    cap = f"least(floored, {_num(md.total_cap)})" if md.total_cap is not None else "floored"
+    return f"""
+WITH event_lines AS (
+    SELECT
+        e.subject,
+        {sums}
+    FROM subject_events AS e
+    GROUP BY e.subject
+),
+lines AS (
+    SELECT
+        s.subject,
+        {lines},
+        {flags} AS flags
+    FROM subjects AS s
+    LEFT JOIN event_lines AS ev ON ev.subject = s.subject
+),
+pools AS (
+    SELECT *, ({bonus})::{AMOUNT} AS bonus, ({deduction})::{AMOUNT} AS deduction FROM lines
+),
+capped AS (
+    SELECT *, ({bonus_capped})::{AMOUNT} AS bonus_capped FROM pools
+),
+deducted AS (
+    SELECT *, ({deduction_capped})::{AMOUNT} AS deduction_capped FROM capped
+),
+summed AS (
+    SELECT *, ({_num(md.base)} + bonus_capped + deduction_capped)::{AMOUNT} AS subtotal FROM deducted
+),
+floored AS (
+    SELECT *, ({floor})::{AMOUNT} AS floored FROM summed
+),
+totals AS (
+    SELECT *, ({cap})::{AMOUNT} AS unrounded FROM floored
+),
+final AS (
+    SELECT
+        *,
+        round(unrounded, 2)::DECIMAL(18, 2) AS total,
+        (bonus_capped - bonus)::{AMOUNT} AS bonus_cap,
+        (deduction_capped - deduction)::{AMOUNT} AS deduction_cap,
+        (floored - subtotal)::{AMOUNT} AS total_floor,
+        (unrounded - floored)::{AMOUNT} AS total_cap,
+        (round(unrounded, 2) - unrounded)::{AMOUNT} AS rounding,
+        {_num(md.base)} AS base
+    FROM totals
+)
+SELECT *, {_grade(rs.grades)} AS grade FROM final
+"""
+
+
+def line_ids(rs: m.Ruleset) -> list[str]:
+    """The columns of the compiled SELECT that are lines of the explanation, in order: base, items, adjustments."""
+    return ["base", *(it.id for sec in rs.sections for it in sec.items), *ADJUSTMENTS]
