@@ -222,6 +222,49 @@ def serve(port: int = typer.Option(8501, help="Port to serve on.")) -> None:
     raise typer.Exit(subprocess.call(cmd, cwd=REPO_ROOT, env=os.environ.copy()))
 
 
+rules_app = typer.Typer(help="Assessment rules (考核细则): check files, print rule cards.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("check")
+def rules_check(
+    paths: list[Path] = typer.Argument(None, help="Ruleset files or folders (default: every file in rulesets/)."),
+    lang: str = typer.Option("en", help="zh | en"),
+) -> None:
+    """Validate ruleset files; every problem as file:line:col: message. Exit 1 if any."""
+    from dashboard.core.rules.loader import check, ruleset_files
+
+    files: list[Path] = []
+    for p in paths or []:
+        files += sorted(p.glob("**/*.yaml")) if p.is_dir() else [p]
+    loaded, problems = check(files or ruleset_files())
+    for one in loaded:
+        if not any(pr.file == str(one.path) for pr in problems):
+            out.print(f"ok {one.path}: {one.ruleset.id} from {one.ruleset.effective.from_period}, "
+                      f"{sum(len(s.items) for s in one.ruleset.sections)} rules, {len(one.ruleset.cases)} cases",
+                      highlight=False, markup=False)
+    for pr in problems:
+        err.print(pr.render(lang), highlight=False, markup=False)
+    raise typer.Exit(1 if problems else 0)
+
+
+@rules_app.command("card")
+def rules_card(
+    ruleset: str = typer.Argument(..., help="Ruleset id, e.g. anshan_stationed."),
+    period: str = typer.Option(None, help="The version in force in this period (default: the newest)."),
+    lang: str = typer.Option("zh", help="zh | en"),
+) -> None:
+    """Print a ruleset as sentences (the rule card)."""
+    from dashboard.core.rules.explain import card
+    from dashboard.core.rules.loader import RulesError, find
+
+    try:
+        one = find(ruleset, period)
+    except RulesError as e:
+        _fail(ValueError(e.render(lang)))
+    out.print(card(one.ruleset, lang, one.path.stem, one.sha256), highlight=False, markup=False)
+
+
 @app.command("metrics-doc")
 def metrics_doc(check: bool = typer.Option(False, help="Exit 1 if docs/metrics.md is out of date.")) -> None:
     """Write docs/metrics.md (指标口径说明, Chinese and English) from the indicator definitions."""

@@ -134,3 +134,48 @@ def test_an_ascii_comma_in_an_english_name_is_explained_too(tmp_path):
     """The mistake this very project made first: `en: Phone, trading, …` in a {…} mapping."""
     msg = _error(tmp_path, VALID.replace("{zh: 迟到早退, en: Late}", "{zh: 迟到早退, en: Late, or early}"))
     assert "2025-01.yaml:26:36: unexpected key 'or early': an ASCII comma inside a {…} mapping splits the text" in msg
+
+
+def test_hall_rules_check_and_card():
+    from typer.testing import CliRunner
+
+    from dashboard.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["rules", "check"])
+    assert res.exit_code == 0, res.output
+    assert "ok " in res.output and "anshan_stationed from 2023-04" in res.output
+    zh = runner.invoke(app, ["rules", "card", "anshan_stationed"])
+    assert zh.exit_code == 0, zh.output
+    for sentence in ("迟到早退：每次 −2 分（三(一)1）", "加分合计不超过 20 分。", "优秀：高于 90 分",
+                     "良好：不低于 80 分且不高于 90 分", "文件未明确之处的约定"):
+        assert sentence in zh.output, sentence
+    en = runner.invoke(app, ["rules", "card", "anshan_stationed", "--lang", "en"])
+    assert "Late arrival or early leave: −2 per occurrence" in en.output
+
+
+def test_hall_rules_check_reports_a_bad_file_and_overlapping_versions(tmp_path):
+    from typer.testing import CliRunner
+
+    from dashboard.cli import app
+
+    folder = tmp_path / "demo_monthly"
+    folder.mkdir()
+    (folder / "2025-01.yaml").write_text(VALID, encoding="utf-8")
+    # A second version from 2025-06 while the first has no end: they overlap.
+    (folder / "2025-06.yaml").write_text(VALID.replace("from_period: 2025-01", "from_period: 2025-06"),
+                                         encoding="utf-8")
+    bad = tmp_path / "broken" / "2025-01.yaml"
+    bad.parent.mkdir()
+    bad.write_text(VALID.replace("points: -2", "pionts: -2"), encoding="utf-8")
+    res = CliRunner().invoke(app, ["rules", "check", str(tmp_path)])
+    assert res.exit_code == 1
+    assert f"{bad}:29:9: unknown key 'pionts' (did you mean 'points'?)" in res.output
+    assert "version 2025-06 overlaps 2025-01, which runs to no end" in res.output
+    # With an end before the second version begins, the two are fine.
+    (folder / "2025-01.yaml").write_text(VALID.replace("{from_period: 2025-01}",
+                                                       "{from_period: 2025-01, to_period: 2025-05}"),
+                                         encoding="utf-8")
+    bad.unlink()
+    res = CliRunner().invoke(app, ["rules", "check", str(tmp_path)])
+    assert res.exit_code == 0, res.output

@@ -9,7 +9,7 @@ import duckdb
 import pyarrow as pa
 
 from dashboard.core.rules import model as m
-from dashboard.core.rules.compiler import compile_ruleset, line_ids
+from dashboard.core.rules.compiler import compile_ruleset, line_ids, metric_columns
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,8 @@ def score_case(rs: m.Ruleset, case: m.Case) -> CaseResult:
         [{"subject": "case", **e.model_dump()} for e in case.inputs.events],
         schema=pa.schema([("subject", pa.string()), ("event_type", pa.string()), ("level", pa.string()),
                           ("severity", pa.int32()), ("duration_min", pa.int32()), ("count", pa.int32())]))
-    subjects = pa.table({"subject": ["case"]})
+    metrics = {c: [int(case.inputs.metrics.get(c, 0))] for c in metric_columns(rs)}
+    subjects = pa.table({"subject": ["case"], **{c: pa.array(v, pa.int64()) for c, v in metrics.items()}})
     con = _connect()
     try:
         cur = con.cursor()

@@ -1,6 +1,7 @@
 """Compile a ruleset to one wide SQL SELECT: a row per subject with every line, pool, adjustment, total and grade.
 
-The SELECT reads two relations the caller provides: `subjects(subject)` — who is scored — and
+The SELECT reads two relations the caller provides: `subjects(subject, <metric>_num, <metric>_den, …)` — who is
+scored, with the numerators and denominators the rules read (a mart slice) — and
 `subject_events(subject, event_type, level, severity, duration_min, count)` — what the hall office recorded in
 the period — aggregated in one pass (a column per rule line). Every amount is DECIMAL(18, 4); the total is
 rounded half-up once, at the very end.
@@ -63,6 +64,35 @@ def _capped(rule: m.PerEvent, raw: str) -> str:
     return f"least(greatest({raw}, -{cap}), {cap})"
 
 
+def _scale(*values: Decimal) -> int:
+    """10^k, k the most decimal places among the values: multiplying by it makes them all whole."""
+    places = max((-v.normalize().as_tuple().exponent for v in values), default=0)
+    return 10 ** max(places, 0)
+
+
+def _slope(rule: m.ThresholdSlope) -> str:
+    """Whole steps a rate falls short of (or exceeds) the target, counted in integers, × points per step.
+
+    With rate = num/den, steps = floor((target − num/den) / step) = (T·den − k·num) // (S·den) for whole T = target·k,
+    S = step·k: no float and no DECIMAL division, so 99.99% against 100% is exactly one 0.01-point step short.
+    A zero denominator is no data: no points.
+    """
+    k = _scale(rule.target, rule.step)
+    t, st = int(rule.target * k), int(rule.step * k)
+    num, den = f's."{rule.metric}_num"::HUGEINT', f's."{rule.metric}_den"::HUGEINT'
+    gap = f"({t} * {den} - {k} * {num})" if rule.direction == "below" else f"({k} * {num} - {t} * {den})"
+    steps = f"CASE WHEN {den} > 0 AND {gap} > 0 THEN {gap} // ({st} * {den}) ELSE 0 END"
+    return f"(({steps})::{AMOUNT} * {_num(rule.points_per_step)})"
+
+
+def _clamped(rule: m.RuleBase, raw: str) -> str:
+    """A line never goes beyond its item's max points, in either direction."""
+    if rule.max is None:
+        return raw
+    cap = _num(rule.max)
+    return f"least(greatest({raw}, -{cap}), {cap})"
+
+
 def _coalesced(alias: str, column: str) -> str:
     return f'coalesce({alias}."{column}", {_num(Decimal(0))})'
 
@@ -87,12 +117,17 @@ def compile_ruleset(rs: m.Ruleset) -> str:
         raise NotImplementedError("only base_bonus_deduction rulesets compile yet")
     items = [(sec, it) for sec in rs.sections for it in sec.items]
     for _, it in items:
-        if not isinstance(it, m.PerEvent):
+        if not isinstance(it, m.PerEvent | m.ThresholdSlope):
             raise NotImplementedError(f"rule kind {it.kind} does not compile yet")
-    sums = ",\n        ".join(f'{_event_sum(it)} AS "{it.id}", {_event_hits(it)} AS "{it.id}__hits"' for _, it in items)
-    lines = ",\n        ".join(f'{_capped(it, _coalesced("ev", it.id))} AS "{it.id}"' for _, it in items)
+    events = [it for _, it in items if isinstance(it, m.PerEvent)]
+    sums = ",\n        ".join(
+        [f'{_event_sum(it)} AS "{it.id}", {_event_hits(it)} AS "{it.id}__hits"' for it in events]
+        or ["0 AS no_event_rules"])
+    lines = ",\n        ".join(
+        f'{_clamped(it, _capped(it, _coalesced("ev", it.id)) if isinstance(it, m.PerEvent) else _slope(it))} '
+        f'AS "{it.id}"' for _, it in items)
     flag_terms = []
-    for _, it in items:
+    for it in events:
         for flag in it.flags:
             flag_terms.append(f'CASE WHEN coalesce(ev."{it.id}__hits", 0) > 0 THEN {_str(flag)} END')
     flags = f"list_distinct(list_filter([{', '.join(flag_terms)}], lambda f: f IS NOT NULL))" if flag_terms \
@@ -152,6 +187,17 @@ final AS (
 )
 SELECT *, {_grade(rs.grades)} AS grade FROM final
 """
+
+
+def metric_columns(rs: m.Ruleset) -> list[str]:
+    """The numerator and denominator columns the ruleset reads from `subjects`."""
+    cols: list[str] = []
+    for sec in rs.sections:
+        for it in sec.items:
+            metric = getattr(it, "metric", None)
+            if metric:
+                cols += [c for c in (f"{metric}_num", f"{metric}_den") if c not in cols]
+    return cols
 
 
 def line_ids(rs: m.Ruleset) -> list[str]:

@@ -163,3 +163,69 @@ def load(path: Path) -> Loaded:
             problems.append(Problem(where, line, col, en, zh))
         raise RulesError(sorted(set(problems), key=lambda p: (p.line, p.col, p.en))) from e
     return Loaded(ruleset, path, hashlib.sha256(raw).hexdigest())
+
+
+RULESETS = Path(__file__).resolve().parents[3] / "rulesets"
+
+
+def ruleset_files(root: Path = RULESETS) -> list[Path]:
+    """Every version file: rulesets/<id>/<first period>.yaml."""
+    return sorted(root.glob("*/*.yaml"))
+
+
+def check(paths: list[Path]) -> tuple[list[Loaded], list[Problem]]:
+    """Load every file; also check that a file sits where its id and period say, and that versions do not overlap."""
+    from dashboard.core.marts import months_of
+
+    loaded, problems = [], []
+    for path in paths:
+        try:
+            one = load(path)
+        except RulesError as e:
+            problems += e.problems
+            continue
+        rs = one.ruleset
+        if path.parent.name != rs.id or path.stem != rs.effective.from_period:
+            problems.append(Problem(str(path), 1, 1,
+                                    f"file should be rulesets/{rs.id}/{rs.effective.from_period}.yaml",
+                                    f"文件应位于 rulesets/{rs.id}/{rs.effective.from_period}.yaml"))
+        loaded.append(one)
+    by_id: dict[str, list[Loaded]] = {}
+    for one in loaded:
+        by_id.setdefault(one.ruleset.id, []).append(one)
+    for versions in by_id.values():
+        versions.sort(key=lambda v: months_of(v.ruleset.effective.from_period)[0])
+        for earlier, later in zip(versions, versions[1:], strict=False):
+            end = earlier.ruleset.effective.to_period
+            start = months_of(later.ruleset.effective.from_period)[0]
+            if end is None or months_of(end)[-1] >= start:
+                problems.append(Problem(
+                    str(later.path), 1, 1,
+                    f"version {later.path.stem} overlaps {earlier.path.stem}, which runs to {end or 'no end'}; "
+                    f"give {earlier.path.name} an effective.to_period before {start}",
+                    f"版本 {later.path.stem} 与 {earlier.path.stem}（施行至 {end or '未设终止期'}）重叠；"
+                    f"请为 {earlier.path.name} 设置早于 {start} 的 effective.to_period"))
+    return loaded, problems
+
+
+def find(ruleset_id: str, period: str | None = None, root: Path = RULESETS) -> Loaded:
+    """The version of a ruleset in force for a period (the newest version when no period is given)."""
+    from dashboard.core.marts import months_of
+
+    files = sorted((root / ruleset_id).glob("*.yaml")) if (root / ruleset_id).is_dir() else []
+    if not files:
+        known = sorted(p.name for p in root.iterdir() if p.is_dir())
+        near = difflib.get_close_matches(ruleset_id, known, n=1)
+        raise RulesError([Problem(str(root), 1, 1, f"no ruleset {ruleset_id!r}" + (
+            f" (did you mean {near[0]!r}?)" if near else "") + f"; rulesets: {', '.join(known)}",
+            f"没有考核方案 {ruleset_id!r}")])
+    versions = [load(p) for p in files]
+    if period is None:
+        return versions[-1]
+    month = months_of(period)[0]
+    for v in reversed(versions):
+        eff = v.ruleset.effective
+        if months_of(eff.from_period)[0] <= month and (eff.to_period is None or month <= months_of(eff.to_period)[-1]):
+            return v
+    raise RulesError([Problem(str(root / ruleset_id), 1, 1, f"no version of {ruleset_id} is in force in {period}",
+                              f"{period} 没有施行中的 {ruleset_id} 版本")])
