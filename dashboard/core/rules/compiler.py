@@ -56,11 +56,11 @@ def _event_hits(rule: m.PerEvent) -> str:
     return f"coalesce(sum(CASE WHEN e.event_type = {_str(rule.event_type)} THEN coalesce(e.count, 1) END), 0)"
 
 
-def _capped(rule: m.PerEvent, raw: str) -> str:
-    """The line cap (max_total) in the rule's own direction."""
-    if rule.max_total is None:
+def _within(raw: str, bound: Decimal | None) -> str:
+    """An amount kept within ±bound (a line cap or an item's max points); no bound leaves it as it is."""
+    if bound is None:
         return raw
-    cap = _num(rule.max_total)
+    cap = _num(bound)
     return f"least(greatest({raw}, -{cap}), {cap})"
 
 
@@ -84,13 +84,6 @@ def _slope(rule: m.ThresholdSlope) -> str:
     steps = f"CASE WHEN {den} > 0 AND {gap} > 0 THEN {gap} // ({st} * {den}) ELSE 0 END"
     return f"(({steps})::{AMOUNT} * {_num(rule.points_per_step)})"
 
-
-def _clamped(rule: m.RuleBase, raw: str) -> str:
-    """A line never goes beyond its item's max points, in either direction."""
-    if rule.max is None:
-        return raw
-    cap = _num(rule.max)
-    return f"least(greatest({raw}, -{cap}), {cap})"
 
 
 def _coalesced(alias: str, column: str) -> str:
@@ -123,9 +116,11 @@ def compile_ruleset(rs: m.Ruleset) -> str:
     sums = ",\n        ".join(
         [f'{_event_sum(it)} AS "{it.id}", {_event_hits(it)} AS "{it.id}__hits"' for it in events]
         or ["0 AS no_event_rules"])
-    lines = ",\n        ".join(
-        f'{_clamped(it, _capped(it, _coalesced("ev", it.id)) if isinstance(it, m.PerEvent) else _slope(it))} '
-        f'AS "{it.id}"' for _, it in items)
+    line_sql = []
+    for _, it in items:
+        raw = _within(_coalesced("ev", it.id), it.max_total) if isinstance(it, m.PerEvent) else _slope(it)
+        line_sql.append(f'{_within(raw, it.max)} AS "{it.id}"')
+    lines = ",\n        ".join(line_sql)
     flag_terms = []
     for it in events:
         for flag in it.flags:
