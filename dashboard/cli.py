@@ -265,6 +265,55 @@ def rules_card(
     out.print(card(one.ruleset, lang, one.path.stem, one.sha256), highlight=False, markup=False)
 
 
+@app.command("score")
+def score_cmd(
+    ruleset: str = typer.Option(..., help="Ruleset id, e.g. anshan_stationed."),
+    period: str = typer.Option(..., help="The period to score (2025-06, 2025-Q2 or 2025)."),
+    unit: str = typer.Option(None, help="Only this unit; prints its lines too."),
+    as_json: bool = typer.Option(False, "--json", help="Results with their lines as JSON."),
+    lang: str = typer.Option("zh", help="zh | en"),
+) -> None:
+    """Score a period under a ruleset: total, grade and flags per unit, and the lines that add up to each total."""
+    from rich.table import Table
+
+    from dashboard.core import scoring
+    from dashboard.core.db import connect
+    from dashboard.core.metrics import MetricsError
+    from dashboard.core.rules.loader import RulesError
+
+    wh = connect(Lake.default())
+    try:
+        scores = scoring.score(wh, ruleset, period, None if unit is None else (unit,))
+    except RulesError as e:
+        _fail(ValueError(e.render(lang)))
+    except MetricsError as e:
+        _fail(e)
+    finally:
+        wh.close()
+    results, lines = scores.results.to_pylist(), scores.lines.to_pylist()
+    if as_json:
+        by_subject: dict[str, list] = {}
+        for ln in lines:
+            by_subject.setdefault(ln["subject"], []).append(
+                {"line": ln["line"], "name": ln["name_zh" if lang == "zh" else "name_en"], "points": str(ln["points"])})
+        out.print_json(json.dumps([{**{k: str(v) if k == "total" else v for k, v in r.items()},
+                                    "lines": by_subject.get(r["subject"], [])} for r in results], ensure_ascii=False))
+        return
+    zh = lang == "zh"
+    t = Table(title=f"{scores.ruleset.ruleset.name.zh if zh else scores.ruleset.ruleset.name.en} {period} "
+                    f"({scores.ruleset.path.stem}, sha256 {scores.ruleset.sha256[:12]})")
+    for c in (("单位", "Unit"), ("名称", "Name"), ("总分", "Total"), ("等次", "Grade"), ("标记", "Flags")):
+        t.add_column(c[0] if zh else c[1], justify="right" if c[1] == "Total" else "left")
+    for r in results:
+        t.add_row(r["subject"], r["name"] or "", str(r["total"]), r["grade"] or "", ", ".join(r["flags"]))
+    out.print(t)
+    if unit is not None:
+        for ln in lines:
+            if ln["points"] != 0 or ln["line"] == "base":
+                out.print(f"  {ln['points']:>+10.2f} {ln['name_zh'] if zh else ln['name_en']}", highlight=False,
+                          markup=False)
+
+
 @app.command("metrics-doc")
 def metrics_doc(check: bool = typer.Option(False, help="Exit 1 if docs/metrics.md is out of date.")) -> None:
     """Write docs/metrics.md (指标口径说明, Chinese and English) from the indicator definitions."""

@@ -208,6 +208,16 @@ class Warehouse:
         finally:
             cur.close()
 
+    def query_with(self, tables: dict[str, pa.Table], sql: str, params: list | dict | None = None) -> pa.Table:
+        """Like `query`, with Arrow tables registered under the given names on that cursor only."""
+        cur = self._con.cursor()
+        try:
+            for name, table in tables.items():
+                cur.register(name, table)
+            return cur.sql(sql, params=params).to_arrow_table() if params else cur.sql(sql).to_arrow_table()
+        finally:
+            cur.close()
+
     def execute(self, sql: str, params: list | dict | None = None) -> None:
         """Run one statement for its effect (e.g. COPY … TO a marts file) on a fresh cursor."""
         cur = self._con.cursor()

@@ -218,7 +218,7 @@ def find(ruleset_id: str, period: str | None = None, root: Path = RULESETS) -> L
         near = difflib.get_close_matches(ruleset_id, known, n=1)
         raise RulesError([Problem(str(root), 1, 1, f"no ruleset {ruleset_id!r}" + (
             f" (did you mean {near[0]!r}?)" if near else "") + f"; rulesets: {', '.join(known)}",
-            f"没有考核方案 {ruleset_id!r}")])
+            f"没有考核方案 {ruleset_id!r}" + (f"（是否应为 {near[0]!r}？）" if near else "") + f"；现有：{'、'.join(known)}")])
     versions = [load(p) for p in files]
     if period is None:
         return versions[-1]
