@@ -28,3 +28,29 @@ def test_a_wrong_expectation_is_reported():
     case = loaded.ruleset.cases[0]
     wrong = case.model_copy(update={"expect": case.expect.model_copy(update={"total": case.expect.total + 1})})
     assert score_case(loaded.ruleset, wrong).problems == [f"total 96.00 ≠ expected {case.expect.total + 1}"]
+
+
+def test_a_scorecard_keeps_each_item_within_its_range(tmp_path):
+    """Items start full (deduction rules) and stay within [0, max]; the clamp is a line of its own.
+
+    On time 990/1000 against 100% in 0.1-point steps: 10 steps × −0.2 = −2 → 60 − 2 = 58.
+    Late 25 × −2 = −50 from 40 → −10, kept at 0 by 扣完为止: a +10 clamp line. Total 58 + 0 = 58 → 不合格.
+    """
+    from test_rules_loader import VALID
+
+    path = tmp_path / "2025-01.yaml"
+    path.write_text(VALID + """\
+cases:
+  - name: one item short, one item emptied
+    inputs:
+      events: [{event_type: late, count: 25}]
+      metrics: {on_time_rate_num: 990, on_time_rate_den: 1000}
+    expect:
+      total: 58
+      grade: 不合格
+      lines: {on_time: -2, late: -50, late__clamp: 10}
+""", encoding="utf-8")
+    loaded = load(path)
+    result = score_case(loaded.ruleset, loaded.ruleset.cases[0])
+    assert not result.problems, result
+    assert result.total == 58

@@ -27,7 +27,7 @@ sections:
         metric: on_time_rate
         target: 1.0
         step: 0.001
-        points_per_step: 0.2
+        points_per_step: -0.2
         max: 60
   - id: discipline
     name: {zh: 纪律, en: Discipline}
@@ -62,7 +62,7 @@ def _error(tmp_path, text: str) -> str:
 def test_a_valid_file_loads_with_exact_decimals_and_its_sha256(tmp_path):
     loaded = _load(tmp_path, VALID)
     item = loaded.ruleset.sections[0].items[0]
-    assert item.step == Decimal("0.001") and item.points_per_step == Decimal("0.2")
+    assert item.step == Decimal("0.001") and item.points_per_step == Decimal("-0.2")
     assert len(loaded.sha256) == 64
 
 

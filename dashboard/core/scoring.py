@@ -9,7 +9,7 @@ import pyarrow as pa
 from dashboard.core import marts
 from dashboard.core.db import Warehouse
 from dashboard.core.rules import model as m
-from dashboard.core.rules.compiler import ADJUSTMENTS, compile_ruleset, line_ids
+from dashboard.core.rules.compiler import compile_ruleset, is_adjustment, line_ids
 from dashboard.core.rules.loader import Loaded, find
 
 # Names of the lines that are not rules: the base and the adjustments, in both languages.
@@ -65,12 +65,14 @@ def score(wh: Warehouse, ruleset_id: str, period: str, scope: tuple[str, ...] | 
     results = pa.Table.from_pylist([{**stamp, "subject": r["subject"], "name": names.get(r["subject"]),
                                      "total": r["total"], "grade": r["grade"], "flags": r["flags"]} for r in rows])
     line_names = {it.id: (it.name.zh, it.name.en) for sec in rs.sections for it in sec.items} | LINE_NAMES
+    line_names |= {f"{it.id}__clamp": (f"{it.name.zh}：超出本项分值范围的部分", f"{it.name.en}: beyond the item's range")
+                   for sec in rs.sections for it in sec.items}
     lines = []
     for r in rows:
         for order, line in enumerate(line_ids(rs)):
             points = r[line]
             # Every rule line is kept (a zero says the rule was applied); adjustments only when they moved the total.
-            if line in ADJUSTMENTS and points == 0:
+            if is_adjustment(line) and points == 0:
                 continue
             lines.append({**stamp, "subject": r["subject"], "line": line, "order": order,
                           "name_zh": line_names[line][0], "name_en": line_names[line][1], "points": points})

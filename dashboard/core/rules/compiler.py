@@ -104,10 +104,59 @@ def _grade(grades: list[m.Grade]) -> str:
     return f"CASE {' '.join(whens)} END"
 
 
+def _can_only_lose(rule: m.RuleBase) -> bool:
+    """True when every amount the rule can give is ≤ 0: such an item starts full and loses points."""
+    if isinstance(rule, m.PerEvent):
+        amounts = [rule.points] if rule.points is not None else list((rule.points_by_level or {}).values()) + \
+            list((rule.points_by_severity or {}).values()) + [t.points for t in rule.duration_tiers or []]
+        return bool(amounts) and all(a <= 0 for a in amounts)
+    if isinstance(rule, m.ThresholdSlope):
+        return rule.points_per_step <= 0
+    return False
+
+
+def item_start(rule: m.RuleBase) -> Decimal:
+    """What a scorecard item holds before its rule applies: its full max, or zero."""
+    start = rule.start or ("full" if _can_only_lose(rule) else "zero")
+    return (rule.max or Decimal(0)) if start == "full" else Decimal(0)
+
+
+def _scorecard_tail(rs: m.Ruleset) -> str:
+    """Scorecard items: start (full or zero) + the rule's line, kept within [floor, max]; the total is their sum."""
+    items = [it for sec in rs.sections for it in sec.items]
+    scores, clamps = [], []
+    for it in items:
+        start = _num(item_start(it))
+        kept = f'({start} + "{it.id}")'
+        if it.max is not None:
+            kept = f"least({kept}, {_num(it.max)})"
+        kept = f"greatest({kept}, {_num(it.floor)})"
+        scores.append(f'({kept})::{AMOUNT} AS "{it.id}__score"')
+        clamps.append(f'("{it.id}__score" - {start} - "{it.id}")::{AMOUNT} AS "{it.id}__clamp"')
+    base = sum((item_start(it) for it in items), Decimal(0))
+    total = " + ".join(f'"{it.id}__score"' for it in items) or _num(Decimal(0))
+    return f"""
+scored AS (
+    SELECT *, {", ".join(scores)} FROM lines
+),
+totals AS (
+    SELECT *, {", ".join(clamps)}, ({total})::{AMOUNT} AS unrounded FROM scored
+),
+final AS (
+    SELECT
+        *,
+        round(unrounded, 2)::DECIMAL(18, 2) AS total,
+        (round(unrounded, 2) - unrounded)::{AMOUNT} AS rounding,
+        {_num(base)} AS base
+    FROM totals
+)
+SELECT *, {_grade(rs.grades)} AS grade FROM final
+"""
+
+
 def compile_ruleset(rs: m.Ruleset) -> str:
     """The ruleset as one SELECT over `subjects` and `subject_events` (see the module docstring)."""
-    if not isinstance(rs.model, m.BaseBonusDeduction):
-        raise NotImplementedError("only base_bonus_deduction rulesets compile yet")
+    scorecard = isinstance(rs.model, m.Scorecard)
     items = [(sec, it) for sec in rs.sections for it in sec.items]
     for _, it in items:
         if not isinstance(it, m.PerEvent | m.ThresholdSlope):
@@ -119,7 +168,8 @@ def compile_ruleset(rs: m.Ruleset) -> str:
     line_sql = []
     for _, it in items:
         raw = _within(_coalesced("ev", it.id), it.max_total) if isinstance(it, m.PerEvent) else _slope(it)
-        line_sql.append(f'{_within(raw, it.max)} AS "{it.id}"')
+        # In a scorecard `max` is the item's full score (applied to the item); otherwise it bounds the line.
+        line_sql.append(f'{raw if scorecard else _within(raw, it.max)} AS "{it.id}"')
     lines = ",\n        ".join(line_sql)
     flag_terms = []
     for it in events:
@@ -127,14 +177,7 @@ def compile_ruleset(rs: m.Ruleset) -> str:
             flag_terms.append(f'CASE WHEN coalesce(ev."{it.id}__hits", 0) > 0 THEN {_str(flag)} END')
     flags = f"list_distinct(list_filter([{', '.join(flag_terms)}], lambda f: f IS NOT NULL))" if flag_terms \
         else "[]::VARCHAR[]"
-    bonus = " + ".join(f'"{it.id}"' for sec, it in items if sec.pool == "bonus") or _num(Decimal(0))
-    deduction = " + ".join(f'"{it.id}"' for sec, it in items if sec.pool == "deduction") or _num(Decimal(0))
-    md = rs.model
-    bonus_capped = f"least(bonus, {_num(md.bonus_cap)})" if md.bonus_cap is not None else "bonus"
-    deduction_capped = "greatest(deduction, -bonus_capped)" if md.deduction_not_exceed_bonus else "deduction"
-    floor = f"greatest(subtotal, {_num(md.total_floor)})" if md.total_floor is not None else "subtotal"
-    cap = f"least(floored, {_num(md.total_cap)})" if md.total_cap is not None else "floored"
-    return f"""
+    head = f"""
 WITH event_lines AS (
     SELECT
         e.subject,
@@ -149,7 +192,17 @@ lines AS (
         {flags} AS flags
     FROM subjects AS s
     LEFT JOIN event_lines AS ev ON ev.subject = s.subject
-),
+),"""
+    if scorecard:
+        return head + _scorecard_tail(rs)
+    bonus = " + ".join(f'"{it.id}"' for sec, it in items if sec.pool == "bonus") or _num(Decimal(0))
+    deduction = " + ".join(f'"{it.id}"' for sec, it in items if sec.pool == "deduction") or _num(Decimal(0))
+    md = rs.model
+    bonus_capped = f"least(bonus, {_num(md.bonus_cap)})" if md.bonus_cap is not None else "bonus"
+    deduction_capped = "greatest(deduction, -bonus_capped)" if md.deduction_not_exceed_bonus else "deduction"
+    floor = f"greatest(subtotal, {_num(md.total_floor)})" if md.total_floor is not None else "subtotal"
+    cap = f"least(floored, {_num(md.total_cap)})" if md.total_cap is not None else "floored"
+    return head + f"""
 pools AS (
     SELECT *, ({bonus})::{AMOUNT} AS bonus, ({deduction})::{AMOUNT} AS deduction FROM lines
 ),
@@ -197,4 +250,12 @@ def metric_columns(rs: m.Ruleset) -> list[str]:
 
 def line_ids(rs: m.Ruleset) -> list[str]:
     """The columns of the compiled SELECT that are lines of the explanation, in order: base, items, adjustments."""
-    return ["base", *(it.id for sec in rs.sections for it in sec.items), *ADJUSTMENTS]
+    items = [it.id for sec in rs.sections for it in sec.items]
+    if isinstance(rs.model, m.Scorecard):
+        return ["base", *items, *(f"{i}__clamp" for i in items), "rounding"]
+    return ["base", *items, *ADJUSTMENTS]
+
+
+def is_adjustment(line: str) -> bool:
+    """A line that only keeps the total within its rules (a cap, a floor, an item's range, rounding)."""
+    return line in ADJUSTMENTS or line.endswith("__clamp")

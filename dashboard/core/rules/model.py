@@ -75,6 +75,7 @@ class RuleBase(Strict):
     note: str | None = None
     max: Decimal | None = None
     floor: Decimal = Decimal(0)
+    start: Literal["full", "zero"] | None = None
 
 
 class DurationTier(Strict):
