@@ -85,20 +85,23 @@ EVENT_LEVELS = ("县级", "市级", "省级", "国家级")
 CATALOG = Path(__file__).resolve().parents[2] / "rulesets" / "_catalog.yaml"
 
 
+@cache
+def load_catalog() -> dict:
+    """The rules catalog (rulesets/_catalog.yaml): event types, flags, metric options and metrics, read once."""
+    return YAML(typ="safe").load(CATALOG.read_text(encoding="utf-8"))
+
+
 def event_types() -> dict[str, dict]:
     """Event types (事件类型) from the rules catalog, by code."""
-    doc = YAML(typ="safe").load(CATALOG.read_text(encoding="utf-8"))
-    return {e["code"]: e for e in doc["event_types"]}
+    return {e["code"]: e for e in load_catalog()["event_types"]}
 
 
 EVENT_TYPES = tuple(event_types())
 
 
-@cache
 def catalog_flags() -> dict[str, dict]:
     """Flags a rule can set besides points (e.g. 取消当季评优评先资格), by code, with their scope."""
-    doc = YAML(typ="safe").load(CATALOG.read_text(encoding="utf-8"))
-    return {f["code"]: f for f in doc.get("flags", [])}
+    return {f["code"]: f for f in load_catalog().get("flags", [])}
 
 UPDATED_AT = _c("updated_at", TIMESTAMP, False, "记录更新时间；同一记录多次导出时以最新为准",
                 "When the source record last changed; the latest version wins")

@@ -202,11 +202,7 @@ class Warehouse:
 
     def query(self, sql: str, params: list | dict | None = None) -> pa.Table:
         """Run one statement with bound parameters on a fresh cursor and return an Arrow table."""
-        cur = self._con.cursor()
-        try:
-            return cur.sql(sql, params=params).to_arrow_table() if params else cur.sql(sql).to_arrow_table()
-        finally:
-            cur.close()
+        return self.query_with({}, sql, params)
 
     def query_with(self, tables: dict[str, pa.Table], sql: str, params: list | dict | None = None) -> pa.Table:
         """Like `query`, with Arrow tables registered under the given names on that cursor only."""

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ import pyarrow.parquet as pq
 
 from dashboard.core.calendar import CalendarError, WorkCalendar
 from dashboard.core.db import REPO_ROOT, Lake, Warehouse, connect
-from dashboard.core.metrics import MetricOptions, MetricsError, metrics
+from dashboard.core.metrics import MetricOptions, MetricsError, metrics, months_of
 
 QUERIES = REPO_ROOT / "queries"
 BUILD_INFO = "_build.json"
@@ -84,7 +83,12 @@ def _copy(wh: Warehouse, name: str, order: str | None, target: Path, params: dic
     wh.execute(f"COPY (SELECT * FROM ({sql}){order_by}) TO '{tmp}' "
                f"(FORMAT parquet, COMPRESSION {codec}, ROW_GROUP_SIZE 122880)", params)
     os.replace(tmp, target)
-    return wh.query(f"SELECT count(*) AS n FROM read_parquet('{target}')").column("n")[0].as_py()
+    return _rows(target)
+
+
+def _rows(path: Path) -> int:
+    """Rows in a Parquet file, from its footer."""
+    return pq.ParquetFile(path).metadata.num_rows
 
 
 FACTS_STAMP = "_facts.json"
@@ -144,7 +148,7 @@ def build(lake: Lake | None = None, progress: Callable[[str, int, int], None] | 
             if name in FACTS:
                 target = lake.facts / f"{name}.parquet"
                 if reuse and name in BASE_FACTS:
-                    summary.facts[name] = pq.ParquetFile(target).metadata.num_rows
+                    summary.facts[name] = _rows(target)
                 else:
                     summary.facts[name] = _copy(wh, name, FACTS[name], target, params)
                 wh.register(name, target)
@@ -193,7 +197,8 @@ def _check_calendar(wh: Warehouse) -> None:
         )
 
 
-def _scope_clause(scope: tuple[str, ...] | None) -> tuple[str, list]:
+def scope_clause(scope: tuple[str, ...] | None) -> tuple[str, list]:
+    """SQL (and its parameter) limiting unit_code to the caller's scope; empty for the whole hall."""
     if scope is None:
         return "", []
     return " AND unit_code IN (SELECT unnest(?::VARCHAR[]))", [list(scope)]
@@ -207,7 +212,7 @@ def periods(wh: Warehouse, scope: tuple[str, ...] | None) -> list[str]:
     """Months that have unit data the scope may see, newest first."""
     if not _has_mart(wh, "unit_month"):
         return []
-    clause, params = _scope_clause(scope)
+    clause, params = scope_clause(scope)
     t = wh.query(f"SELECT DISTINCT period FROM mart_unit_month WHERE true{clause} ORDER BY period DESC", params)
     return t.column("period").to_pylist()
 
@@ -220,7 +225,7 @@ def latest_period(wh: Warehouse, scope: tuple[str, ...] | None) -> str | None:
 
 def unit_month(wh: Warehouse, period: str, scope: tuple[str, ...] | None) -> pa.Table:
     """One month of the unit_month mart, limited to the scope."""
-    clause, params = _scope_clause(scope)
+    clause, params = scope_clause(scope)
     return wh.query(
         f"SELECT * FROM mart_unit_month WHERE period = ?{clause} ORDER BY unit_code", [period, *params]
     )
@@ -231,25 +236,10 @@ def data_as_of(wh: Warehouse, scope: tuple[str, ...] | None) -> dict:
     info = build_info(wh.lake)
     if not info:
         return {}
-    clause, params = _scope_clause(scope)
+    clause, params = scope_clause(scope)
     t = wh.query(f"SELECT coalesce(sum(cases_accepted), 0)::BIGINT AS n FROM mart_unit_month WHERE true{clause}", params)
     return {"built_at": info["built_at"], "latest_period": latest_period(wh, scope),
             "cases_rows": t.column("n")[0].as_py(), "options": info.get("options", {})}
-
-
-PERIOD = re.compile(r"(\d{4})(?:-(0[1-9]|1[0-2])|-Q([1-4]))?")
-
-
-def months_of(period: str) -> list[str]:
-    """The months a period covers: 2025-06 → [2025-06]; 2025-Q2 → 2025-04…06; 2025 → its twelve months."""
-    m = PERIOD.fullmatch(period)
-    if not m:
-        raise MetricsError(f"period {period!r}: write a month (2025-06), a quarter (2025-Q2) or a year (2025)")
-    year, month, quarter = m.groups()
-    if month:
-        return [period]
-    first, n = ((int(quarter) - 1) * 3 + 1, 3) if quarter else (1, 12)
-    return [f"{year}-{k:02d}" for k in range(first, first + n)]
 
 
 def metric_columns() -> list[str]:
@@ -280,7 +270,7 @@ def slice_mart(wh: Warehouse, grain: str, period: str, scope: tuple[str, ...] | 
     if grain == "hall_month" and scope is not None:
         # A hall holds every unit's work: a caller limited to some units sees no hall totals.
         return wh.query("SELECT * FROM mart_hall_month LIMIT 0")
-    clause, params = _scope_clause(scope)
+    clause, params = scope_clause(scope)
     if unit is not None:
         clause, params = clause + " AND unit_code = ?", [*params, unit]
     if grain == "unit_day":

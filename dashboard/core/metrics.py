@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -11,11 +12,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-
-from dashboard.core.contract import CATALOG
+from dashboard.core.contract import CATALOG, load_catalog
 
 OPTIONS_FILE = "metric_options.toml"
+# A reporting period: a month (2025-06), a quarter (2025-Q2) or a year (2025).
+PERIOD = re.compile(r"(\d{4})(?:-(0[1-9]|1[0-2])|-Q([1-4]))?")
 KINDS = ("count", "rate", "ratio", "mean")
 
 
@@ -108,15 +109,10 @@ def _text_or_variants(d: dict | None) -> Text | dict[str, Text] | None:
 
 
 @cache
-def _catalog() -> dict:
-    return YAML(typ="safe").load(CATALOG.read_text(encoding="utf-8"))
-
-
-@cache
 def CATALOG_OPTIONS() -> dict[str, Option]:  # noqa: N802 - reads as the constant it is
     """The definition options, by id, in catalog order."""
     out = {}
-    for o in _catalog()["metric_options"]:
+    for o in load_catalog()["metric_options"]:
         rng = tuple(o["range"]) if "range" in o else None
         out[o["id"]] = Option(o["id"], _text(o), o["default"],
                               {str(k): _text(v) for k, v in o.get("choices", {}).items()}, rng)
@@ -127,7 +123,7 @@ def CATALOG_OPTIONS() -> dict[str, Option]:  # noqa: N802 - reads as the constan
 def metrics() -> dict[str, Metric]:
     """Every indicator the marts carry, by id, in catalog order."""
     out = {}
-    for m in _catalog()["metrics"]:
+    for m in load_catalog()["metrics"]:
         if m["kind"] not in KINDS:
             raise MetricsError(f"{CATALOG}: metric {m['id']}: kind must be one of {', '.join(KINDS)}")
         out[m["id"]] = Metric(
@@ -295,3 +291,15 @@ def render_markdown() -> str:
         lines += [f"| {a} | {_cell(b)} | {_cell(c)} |" for a, b, c in rows]
         lines.append("")
     return "\n".join(lines)
+
+
+def months_of(period: str) -> list[str]:
+    """The months a period covers: 2025-06 → [2025-06]; 2025-Q2 → 2025-04…06; 2025 → its twelve months."""
+    m = PERIOD.fullmatch(period)
+    if not m:
+        raise MetricsError(f"period {period!r}: write a month (2025-06), a quarter (2025-Q2) or a year (2025)")
+    year, month, quarter = m.groups()
+    if month:
+        return [period]
+    first, n = ((int(quarter) - 1) * 3 + 1, 3) if quarter else (1, 12)
+    return [f"{year}-{k:02d}" for k in range(first, first + n)]

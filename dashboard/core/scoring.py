@@ -44,12 +44,11 @@ def _subjects(wh: Warehouse, rs: m.Ruleset, period: str, scope: tuple[str, ...] 
 
 def _events(wh: Warehouse, period: str, scope: tuple[str, ...] | None) -> pa.Table:
     """The period's events per unit; an event the office marked unverified (待核实) does not count yet."""
-    clause = "" if scope is None else " AND unit_code IN (SELECT unnest(?::VARCHAR[]))"
-    params = [marts.months_of(period)] + ([list(scope)] if scope is not None else [])
+    clause, params = marts.scope_clause(scope)
     return wh.query(
         "SELECT unit_code AS subject, event_type, level, severity, duration_min, count FROM events "
         "WHERE strftime(occurred_at, '%Y-%m') IN (SELECT unnest(?::VARCHAR[])) AND coalesce(verified, true)"
-        f"{clause}", params).cast(EVENT_COLUMNS)
+        f"{clause}", [marts.months_of(period), *params]).cast(EVENT_COLUMNS)
 
 
 def score(wh: Warehouse, ruleset_id: str, period: str, scope: tuple[str, ...] | None = None) -> Scores:

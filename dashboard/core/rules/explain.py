@@ -9,7 +9,7 @@ from dashboard.core.metrics import metrics
 from dashboard.core.rules import model as m
 
 
-def _pts(d: Decimal, lang: str = "zh") -> str:
+def _pts(d: Decimal) -> str:
     """A signed number of points: −2, +3, −0.2."""
     text = format(d.normalize(), "f")
     sign = "+" if d > 0 else ("−" if d < 0 else "")
@@ -23,19 +23,19 @@ def _pct(d: Decimal) -> str:
 def _per_event(r: m.PerEvent, lang: str) -> str:
     zh = lang == "zh"
     if r.points is not None:
-        how = f"每次 {_pts(r.points, lang)} 分" if zh else f"{_pts(r.points, lang)} per occurrence"
+        how = f"每次 {_pts(r.points)} 分" if zh else f"{_pts(r.points)} per occurrence"
     elif r.points_by_level is not None:
         levels = sorted(r.points_by_level.items(), key=lambda kv: EVENT_LEVELS.index(kv[0]))
-        parts = [f"{lvl} {_pts(p, lang)}" for lvl, p in levels]
+        parts = [f"{lvl} {_pts(p)}" for lvl, p in levels]
         how = ("按级别每次 " if zh else "per occurrence by level: ") + ("，" if zh else ", ").join(parts)
     elif r.points_by_severity is not None:
-        parts = [f"{k} 级 {_pts(p, lang)}" if zh else f"severity {k}: {_pts(p, lang)}"
+        parts = [f"{k} 级 {_pts(p)}" if zh else f"severity {k}: {_pts(p)}"
                  for k, p in sorted(r.points_by_severity.items())]
         how = ("按严重程度每次 " if zh else "per occurrence by severity: ") + ("，" if zh else ", ").join(parts)
     elif r.duration_tiers is not None:
         tiers = sorted(r.duration_tiers, key=lambda t: t.min_minutes)
-        parts = [(f"持续 {t.min_minutes} 分钟及以上 {_pts(t.points, lang)}" if zh else
-                  f"{t.min_minutes} minutes or more: {_pts(t.points, lang)}") for t in tiers]
+        parts = [(f"持续 {t.min_minutes} 分钟及以上 {_pts(t.points)}" if zh else
+                  f"{t.min_minutes} minutes or more: {_pts(t.points)}") for t in tiers]
         how = ("按持续时长每次（取达到的最高一档）" if zh else "per occurrence by duration (the highest tier reached): ") \
             + ("，" if zh else ", ").join(parts)
     else:
@@ -58,10 +58,10 @@ def _slope(r: m.ThresholdSlope, lang: str) -> str:
     if zh:
         side = "低于" if r.direction == "below" else "高于"
         more = "低" if r.direction == "below" else "高"
-        text = f"{metric}{side} {_pct(r.target)} 时，每{more} {step} 个百分点 {_pts(r.points_per_step, lang)} 分（不足一档不计）"
+        text = f"{metric}{side} {_pct(r.target)} 时，每{more} {step} 个百分点 {_pts(r.points_per_step)} 分（不足一档不计）"
     else:
         side = "below" if r.direction == "below" else "above"
-        text = (f"{metric} {side} {_pct(r.target)}: {_pts(r.points_per_step, lang)} for each full {step} "
+        text = (f"{metric} {side} {_pct(r.target)}: {_pts(r.points_per_step)} for each full {step} "
                 f"percentage points {side} it")
     if r.max is not None:
         text += f"；本项最多 {r.max} 分" if zh else f"; at most {r.max} points"

@@ -12,6 +12,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from dashboard.core.metrics import months_of
 from dashboard.core.rules import model as m
 
 
@@ -71,29 +72,29 @@ def _plain(node):
     return node
 
 
-def _locate(doc, loc: tuple, err_type: str) -> tuple[int, int, object, object]:
-    """(line, col) 1-based of an error's location, plus the mapping holding the last key reached, and that key."""
+def _locate(doc, loc: tuple, err_type: str) -> tuple[int, int, object]:
+    """(line, col) 1-based of an error's location, plus the mapping holding the last key reached."""
     node, line, col = doc, 1, 1
     if isinstance(doc, CommentedMap | CommentedSeq):
         line, col = doc.lc.line + 1, doc.lc.col + 1
-    last_key, parent = None, None
+    parent = None
     for i, part in enumerate(loc):
         final = i == len(loc) - 1
         if isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
             line, col = (x + 1 for x in node.lc.item(part))
-            node, last_key = node[part], part
+            node = node[part]
         elif isinstance(node, CommentedMap) and part in node:
             # An unknown key points at the key itself; a bad value at the value.
             pos = node.lc.key(part) if (final and err_type == "extra_forbidden") else node.lc.value(part)
             line, col = pos[0] + 1, pos[1] + 1
-            parent, node, last_key = node, node[part], part
+            parent, node = node, node[part]
         # Otherwise `part` is a union tag (the rule's kind) or a key that is missing: stay on the mapping.
     if err_type == "union_tag_invalid" and isinstance(node, CommentedMap) and "kind" in node:
         line, col = (x + 1 for x in node.lc.value("kind"))
-    return line, col, parent, last_key
+    return line, col, parent
 
 
-def _message(err: dict, parent, key) -> tuple[str, str]:
+def _message(err: dict, parent) -> tuple[str, str]:
     kind, loc, ctx = err["type"], err["loc"], err.get("ctx", {})
     name = str(loc[-1]) if loc else ""
     if kind == "extra_forbidden":
@@ -158,8 +159,8 @@ def load(path: Path) -> Loaded:
     except ValidationError as e:
         problems = []
         for err in e.errors(include_url=False):
-            line, col, parent, key = _locate(doc, err["loc"], err["type"])
-            en, zh = _message(err, parent, key)
+            line, col, parent = _locate(doc, err["loc"], err["type"])
+            en, zh = _message(err, parent)
             problems.append(Problem(where, line, col, en, zh))
         raise RulesError(sorted(set(problems), key=lambda p: (p.line, p.col, p.en))) from e
     return Loaded(ruleset, path, hashlib.sha256(raw).hexdigest())
@@ -175,8 +176,6 @@ def ruleset_files(root: Path = RULESETS) -> list[Path]:
 
 def check(paths: list[Path]) -> tuple[list[Loaded], list[Problem]]:
     """Load every file; also check that a file sits where its id and period say, and that versions do not overlap."""
-    from dashboard.core.marts import months_of
-
     loaded, problems = [], []
     for path in paths:
         try:
@@ -210,8 +209,6 @@ def check(paths: list[Path]) -> tuple[list[Loaded], list[Problem]]:
 
 def find(ruleset_id: str, period: str | None = None, root: Path = RULESETS) -> Loaded:
     """The version of a ruleset in force for a period (the newest version when no period is given)."""
-    from dashboard.core.marts import months_of
-
     files = sorted((root / ruleset_id).glob("*.yaml")) if (root / ruleset_id).is_dir() else []
     if not files:
         known = sorted(p.name for p in root.iterdir() if p.is_dir())

@@ -18,9 +18,8 @@ from pydantic import (
 )
 
 from dashboard.core.contract import EVENT_LEVELS, EVENT_TYPES, catalog_flags
-from dashboard.core.metrics import metrics
+from dashboard.core.metrics import PERIOD, metrics
 
-PERIOD = re.compile(r"\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?")
 IDENT = re.compile(r"[a-z][a-z0-9_]*")
 
 
