@@ -53,4 +53,4 @@ cases:
     loaded = load(path)
     result = score_case(loaded.ruleset, loaded.ruleset.cases[0])
     assert not result.problems, result
-    assert result.total == 58
+    assert result.rows["case"]["total"] == 58

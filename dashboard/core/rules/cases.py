@@ -9,56 +9,121 @@ import duckdb
 import pyarrow as pa
 
 from dashboard.core.rules import model as m
-from dashboard.core.rules.compiler import compile_ruleset, line_ids, metric_columns
+from dashboard.core.rules.compiler import compile_rollup, compile_ruleset, line_ids, metric_columns
+
+EVENTS = pa.schema([("period", pa.string()), ("subject", pa.string()), ("event_type", pa.string()),
+                    ("level", pa.string()), ("severity", pa.int32()), ("duration_min", pa.int32()),
+                    ("count", pa.int32())])
+MANUAL = pa.schema([("period", pa.string()), ("subject", pa.string()), ("item_id", pa.string()),
+                    ("value", pa.decimal128(18, 4))])
+IMPORTED = pa.schema([("period", pa.string()), ("subject", pa.string()), ("ruleset", pa.string()),
+                      ("total", pa.decimal128(18, 4))])
 
 
 @dataclass(frozen=True)
 class CaseResult:
-    """One case: what came out, and how it differs from what the document says."""
+    """One case: what came out per subject, and how it differs from what the document says."""
 
     name: str
-    total: Decimal
-    grade: str | None
-    lines: dict[str, Decimal]
-    flags: list[str]
+    rows: dict[str, dict]
     problems: list[str]
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that cannot reach files or the network (rules only ever read registered tables)."""
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
                                              "autoload_known_extensions": False})
     con.execute("SET enable_external_access = false")
     return con
 
 
-def score_case(rs: m.Ruleset, case: m.Case) -> CaseResult:
-    """Score one case's inputs for a single subject and compare with its expected result."""
-    sql = compile_ruleset(rs)
-    events = pa.Table.from_pylist(
-        [{"subject": "case", **e.model_dump()} for e in case.inputs.events],
-        schema=pa.schema([("subject", pa.string()), ("event_type", pa.string()), ("level", pa.string()),
-                          ("severity", pa.int32()), ("duration_min", pa.int32()), ("count", pa.int32())]))
-    metrics = {c: [int(case.inputs.metrics.get(c, 0))] for c in metric_columns(rs)}
-    subjects = pa.table({"subject": ["case"], **{c: pa.array(v, pa.int64()) for c, v in metrics.items()}})
-    con = _connect()
+def relations(rs: m.Ruleset, periods: dict[str, dict[str, m.CaseInputs]]) -> dict[str, pa.Table]:
+    """The four input relations of the compiled SELECT for {period: {subject: inputs}}."""
+    cols = metric_columns(rs)
+    subjects: dict[str, list] = {"period": [], "subject": [], "grp": [], **{c: [] for c in cols}}
+    events, manual, imported = [], [], []
+    for period, by_subject in periods.items():
+        for subject, inp in by_subject.items():
+            subjects["period"].append(period)
+            subjects["subject"].append(subject)
+            subjects["grp"].append(inp.group)
+            for c in cols:
+                subjects[c].append(int(inp.metrics.get(c, 0)))
+            events += [{"period": period, "subject": subject, **e.model_dump()} for e in inp.events]
+            manual += [{"period": period, "subject": subject, "item_id": k, "value": v} for k, v in inp.manual.items()]
+            imported += [{"period": period, "subject": subject, "ruleset": k, "total": v}
+                         for k, v in inp.imported.items()]
+    types = {"period": pa.string(), "subject": pa.string(), "grp": pa.string()}
+    return {
+        "subjects": pa.table({c: pa.array(v, types.get(c, pa.int64())) for c, v in subjects.items()}),
+        "subject_events": pa.Table.from_pylist(events, schema=EVENTS),
+        "manual_scores": pa.Table.from_pylist(manual, schema=MANUAL),
+        "imported": pa.Table.from_pylist(imported, schema=IMPORTED),
+    }
+
+
+def run(tables: dict[str, pa.Table], sql: str) -> list[dict]:
+    con = connect()
     try:
         cur = con.cursor()
-        cur.register("subject_events", events)
-        cur.register("subjects", subjects)
-        row = cur.sql(sql).to_arrow_table().to_pylist()[0]
+        for name, table in tables.items():
+            cur.register(name, table)
+        return cur.sql(sql).to_arrow_table().to_pylist()
     finally:
         con.close()
-    lines = {k: row[k] for k in line_ids(rs) if row[k] != 0 and k != "base"}
+
+
+def _lines(rs: m.Ruleset, row: dict) -> dict[str, Decimal]:
+    return {k: row[k] for k in line_ids(rs) if row[k] != 0 and k != "base"}
+
+
+def _compare(rs: m.Ruleset, subject: str, row: dict, expect: m.CaseExpect, strict: bool, rollup: bool) -> list[str]:
+    who = "" if subject == "case" else f"{subject}: "
+    out = []
+    for key in ("total", "grade", "rank", "tier", "award", "excellent"):
+        want = getattr(expect, key)
+        if want is not None and row.get(key) != want:
+            out.append(f"{who}{key} {row.get(key)} ≠ expected {want}")
+    if not rollup:
+        lines = _lines(rs, row)
+        if expect.lines is not None or strict:
+            want_lines = {k: Decimal(v) for k, v in (expect.lines or {}).items()}
+            if lines != want_lines:
+                out.append(f"{who}lines {dict(lines)} ≠ expected {want_lines}")
+        total = row["base"] + sum(lines.values(), Decimal(0))
+        if total != row["total"]:
+            out.append(f"{who}lines sum to {total}, not the total {row['total']}")
+    if (expect.flags is not None or strict) and sorted(row["flags"]) != sorted(expect.flags or []):
+        out.append(f"{who}flags {row['flags']} ≠ expected {expect.flags or []}")
+    return out
+
+
+def score_case(rs: m.Ruleset, case: m.Case) -> CaseResult:
+    """Score one case's inputs and compare every subject with its expected result."""
+    if case.inputs is not None:
+        periods = {"P": {"case": case.inputs}}
+        expected = {"case": case.expect}
+    elif case.subjects is not None:
+        periods = {"P": case.subjects}
+        expected = case.expect_by_subject or {}
+    else:
+        periods = {f"part{i}": part for i, part in enumerate(case.parts or [], 1)}
+        expected = case.expect_by_subject or {}
+    tables = relations(rs, periods)
+    rows = run(tables, compile_ruleset(rs))
+    if case.rollup is not None:
+        spec = next((r for r in rs.rollups if r.period == case.rollup), None)
+        if spec is None:
+            return CaseResult(case.name, {}, [f"the ruleset has no {case.rollup} roll-up"])
+        totals = pa.Table.from_pylist([{"period": "R", "part": r["period"], "subject": r["subject"], "grp": r["grp"],
+                                        "volume": r["volume"], "total": r["total"], "flags": r["flags"]}
+                                       for r in rows])
+        rows = run({"period_totals": totals}, compile_rollup(rs, spec))
+    by_subject = {r["subject"]: r for r in rows}
     problems = []
-    if row["total"] != case.expect.total:
-        problems.append(f"total {row['total']} ≠ expected {case.expect.total}")
-    if case.expect.grade is not None and row["grade"] != case.expect.grade:
-        problems.append(f"grade {row['grade']} ≠ expected {case.expect.grade}")
-    if {k: Decimal(v) for k, v in lines.items()} != dict(case.expect.lines):
-        problems.append(f"lines {dict(lines)} ≠ expected {dict(case.expect.lines)}")
-    if sorted(row["flags"]) != sorted(case.expect.flags):
-        problems.append(f"flags {row['flags']} ≠ expected {case.expect.flags}")
-    base_and_lines = row["base"] + sum(lines.values(), Decimal(0))
-    if base_and_lines != row["total"]:
-        problems.append(f"lines sum to {base_and_lines}, not the total {row['total']}")
-    return CaseResult(case.name, row["total"], row["grade"], lines, row["flags"], problems)
+    for subject, want in expected.items():
+        if subject not in by_subject:
+            problems.append(f"{subject}: not scored")
+            continue
+        problems += _compare(rs, subject, by_subject[subject], want, case.inputs is not None, case.rollup is not None)
+    return CaseResult(case.name, by_subject, problems)

@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from dashboard.core.contract import EVENT_LEVELS, EVENT_TYPES, catalog_flags
+from dashboard.core.contract import EVENT_LEVELS, EVENT_TYPES, UNIT_KINDS, catalog_flags
 from dashboard.core.metrics import PERIOD, metrics
 
 IDENT = re.compile(r"[a-z][a-z0-9_]*")
@@ -61,27 +61,16 @@ def _fraction(v: Decimal, info: ValidationInfo) -> Decimal:
     return v
 
 
+def _count_metric(v: str) -> str:
+    _metric(v)
+    if metrics()[v].kind != "count":
+        raise RuleValueError(f"metric {v!r} is a {metrics()[v].kind}, not a count", f"指标 {v!r} 不是计数指标")
+    return v
+
+
 MetricId = Annotated[str, AfterValidator(_metric)]
+CountMetricId = Annotated[str, AfterValidator(_count_metric)]
 RateValue = Annotated[Decimal, AfterValidator(_fraction)]
-
-
-class RuleBase(Strict):
-    """What every rule item has: where it comes from and how far it may go."""
-
-    id: Annotated[str, Field(pattern=IDENT.pattern)]
-    name: Text
-    source: str | None = None
-    note: str | None = None
-    max: Decimal | None = None
-    floor: Decimal = Decimal(0)
-    start: Literal["full", "zero"] | None = None
-
-
-class DurationTier(Strict):
-    """Points for an event lasting at least `min_minutes` (the longest tier reached applies)."""
-
-    min_minutes: int
-    points: Decimal
 
 
 def _flag(v: str) -> str:
@@ -105,16 +94,62 @@ def _event_type(v: str) -> str:
 EventType = Annotated[str, AfterValidator(_event_type)]
 
 
+class VetoTier(Strict):
+    """From `min_count` occurrences on, the item is worth nothing (zero) or half (half), and flags are raised."""
+
+    min_count: Annotated[int, Field(ge=1)]
+    outcome: Literal["zero", "half", "none"]
+    flags: list[FlagCode] = []
+
+
+class Veto(Strict):
+    """一票否决 on an item: occurrences counted over event types and count metrics; the highest tier reached applies."""
+
+    event_types: list[EventType] = []
+    metrics: list[CountMetricId] = []
+    tiers: list[VetoTier]
+
+    @model_validator(mode="after")
+    def _something_counted(self) -> Veto:
+        if not self.event_types and not self.metrics:
+            raise RuleValueError("a veto counts event_types or metrics: give at least one",
+                                 "否决须统计至少一种事件类型（event_types）或计数指标（metrics）")
+        return self
+
+
+class RuleBase(Strict):
+    """What every rule item has: where it comes from and how far it may go."""
+
+    id: Annotated[str, Field(pattern=IDENT.pattern)]
+    name: Text
+    source: str | None = None
+    note: str | None = None
+    max: Decimal | None = None
+    floor: Decimal = Decimal(0)
+    start: Literal["full", "zero"] | None = None
+    veto: Veto | None = None
+
+
+class DurationTier(Strict):
+    """Points for an event lasting at least `min_minutes` (the longest tier reached applies)."""
+
+    min_minutes: int
+    points: Decimal
+
+
+
+
 class PerEvent(RuleBase):
     """Points per recorded event (巡查/通知单/表扬…): count × points, by level, severity or duration, capped per line."""
 
     kind: Literal["per_event"]
-    event_type: EventType
+    event_type: EventType | None = None
+    metric: CountMetricId | None = None
     points: Decimal | None = None
     points_by_level: dict[str, Decimal] | None = None
     points_by_severity: dict[int, Decimal] | None = None
     duration_tiers: list[DurationTier] | None = None
-    count_mode: Literal["count", "distinct_case", "precedence"] = "count"
+    count_mode: Literal["count", "once", "any"] = "count"
     max_total: Decimal | None = None
     flags: list[FlagCode] = []
 
@@ -129,6 +164,12 @@ class PerEvent(RuleBase):
 
     @model_validator(mode="after")
     def _one_way_to_score(self) -> PerEvent:
+        if (self.event_type is None) == (self.metric is None):
+            raise RuleValueError("give exactly one of event_type (recorded events) or metric (a count indicator)",
+                                 "event_type（事件）与 metric（计数指标）须且只须给出一个")
+        if self.metric is not None and self.points is None and self.flags == []:
+            raise RuleValueError("a per_event rule over a metric takes plain points",
+                                 "按计数指标计分时只能使用 points")
         ways = [w for w in ("points", "points_by_level", "points_by_severity", "duration_tiers")
                 if getattr(self, w) is not None]
         if len(ways) > 1 or (not ways and not self.flags):
@@ -149,95 +190,139 @@ class ThresholdSlope(RuleBase):
     direction: Literal["below", "above"] = "below"
 
 
+def _check_value(metric: str, value: Decimal | None, field: str) -> None:
+    """A value compared with a rate is a fraction (98% is 0.98); with a count or a mean, a plain number."""
+    if value is not None and metrics()[metric].kind in ("rate", "ratio"):
+        if value > 1:
+            raise RuleValueError(
+                f"{field} {value} is more than 1: rates are fractions here, so write {value / 100} for {value}%",
+                f"{field} {value} 大于 1：比率以小数表示，{value}% 应写为 {value / 100}")
+        if value < 0:
+            raise RuleValueError(f"{field} must not be negative", f"{field} 不能为负数")
+
+
 class Band(Strict):
-    """One band of a `step` rule: points when the value is within [min, max]."""
+    """One band of a `step` rule: points when the value is within it (min inclusive, max exclusive unless told)."""
 
     min: Decimal | None = None
+    min_inclusive: bool = True
     max: Decimal | None = None
+    max_inclusive: bool = False
     points: Decimal
 
 
 class Step(RuleBase):
-    """Points by band of a metric's value."""
+    """Points by band of a metric's value; the first band that holds it applies, none gives no points."""
 
     kind: Literal["step"]
     metric: MetricId
     bands: list[Band]
 
+    @model_validator(mode="after")
+    def _values(self) -> Step:
+        for band in self.bands:
+            _check_value(self.metric, band.min, "min")
+            _check_value(self.metric, band.max, "max")
+        return self
 
 
 class RankPoints(RuleBase):
-    """Points by rank within the group: start for the first, less by decrement for each place, never below min."""
+    """Points by rank (ties share a rank): first_points for the first, less by decrement each place, never below min_points."""
 
     kind: Literal["rank_points"]
     metric: MetricId
     order: Literal["desc", "asc"] = "desc"
-    start: Decimal
+    within: Literal["all", "group"] = "all"
+    first_points: Decimal
     decrement: Decimal
     min_points: Decimal = Decimal(0)
 
 
+Op = Literal[">=", ">", "<=", "<", "=="]
+
 
 class Condition(RuleBase):
-    """Points when a metric compares to a value."""
+    """Points when a metric compares to a value (no data: no points)."""
 
     kind: Literal["condition"]
     metric: MetricId
-    op: Literal[">=", ">", "<=", "<", "=="]
+    op: Op
     value: Decimal
     points: Decimal
 
+    @model_validator(mode="after")
+    def _values(self) -> Condition:
+        _check_value(self.metric, self.value, "value")
+        return self
 
 
 class Comparison(Strict):
     """One comparison inside `all_of`."""
 
     metric: MetricId
-    op: Literal[">=", ">", "<=", "<", "=="]
+    op: Op
     value: Decimal
 
+    @model_validator(mode="after")
+    def _values(self) -> Comparison:
+        _check_value(self.metric, self.value, "value")
+        return self
 
 
 class AllOf(RuleBase):
-    """Points when every comparison holds."""
+    """Points when every comparison holds (any without data: no points)."""
 
     kind: Literal["all_of"]
-    tests: list[Comparison]
+    tests: Annotated[list[Comparison], Field(min_length=1)]
     points: Decimal
 
 
 class Manual(RuleBase):
-    """An assessor's value within bounds, recorded in manual_scores with a reason."""
+    """An assessor's value within [min_value, max_value], recorded in manual_scores with a reason."""
 
     kind: Literal["manual"]
     min_value: Decimal
     max_value: Decimal
 
+    @model_validator(mode="after")
+    def _bounds(self) -> Manual:
+        if self.min_value > self.max_value:
+            raise RuleValueError(f"min_value {self.min_value} is above max_value {self.max_value}",
+                                 f"min_value {self.min_value} 大于 max_value {self.max_value}")
+        return self
+
 
 class Proportional(RuleBase):
-    """Points in proportion to a rate: full points × value."""
+    """Points in proportion to a rate: points × value (no data: no points)."""
 
     kind: Literal["proportional"]
     metric: MetricId
     points: Decimal
 
+    @model_validator(mode="after")
+    def _rate(self) -> Proportional:
+        if metrics()[self.metric].kind not in ("rate", "ratio"):
+            raise RuleValueError(f"proportional needs a rate; {self.metric!r} is a {metrics()[self.metric].kind}",
+                                 f"按比例计分须使用比率指标，{self.metric!r} 不是比率")
+        return self
 
 
 class PeerCompare(RuleBase):
-    """Points against the group average, compared exactly as x·n ≥ Σx."""
+    """Points against the group's average, compared exactly: a count as x·n ≥ Σx, a rate against the pooled rate."""
 
     kind: Literal["peer_compare"]
     metric: MetricId
-    points_at_or_above: Decimal
-    points_below: Decimal
-
+    within: Literal["all", "group"] = "group"
+    better: Literal["higher", "lower"] = "higher"
+    points_at_or_better: Decimal
+    points_worse: Decimal
 
 
 class ImportScore(RuleBase):
-    """A score taken from another assessment (a ruleset's total), scaled."""
+    """A score taken from another assessment (that ruleset's total for the same subject and period) × scale."""
 
     kind: Literal["import_score"]
-    ruleset: str
+    ruleset: Annotated[str, Field(pattern=IDENT.pattern)]
     scale: Decimal = Decimal(1)
 
 
@@ -324,29 +409,136 @@ class CaseEvent(Strict):
 
 
 class CaseInputs(Strict):
-    """What one subject brings to a period: events, metric numerators/denominators, assessors' values."""
+    """What one subject brings to a period: group, events, metric columns, assessors' values, imported totals."""
 
+    group: str | None = None
     events: list[CaseEvent] = []
     metrics: dict[str, Decimal] = {}
     manual: dict[str, Decimal] = {}
+    imported: dict[str, Decimal] = {}
 
 
 class CaseExpect(Strict):
-    """The result worked out by hand from the document: total, grade, the points of each line, flags."""
+    """The result worked out by hand from the document: total, grade, lines, flags, and the group stage's outcome."""
 
     total: Decimal
     grade: str | None = None
-    lines: dict[str, Decimal] = {}
-    flags: list[str] = []
+    lines: dict[str, Decimal] | None = None
+    flags: list[str] | None = None
+    rank: int | None = None
+    tier: str | None = None
+    award: str | None = None
+    excellent: bool | None = None
 
 
 class Case(Strict):
-    """An example that travels with the ruleset: inputs and the expected result, with the working in a note."""
+    """An example that travels with the ruleset, with the working in a note.
+
+    One subject (`inputs` → `expect`), several ranked together (`subjects` → `expect_by_subject`), or several
+    over the parts of a longer period (`parts`, a list of {subject: inputs}, with `rollup` naming the period).
+    """
 
     name: str
-    inputs: CaseInputs
-    expect: CaseExpect
     note: str | None = None
+    inputs: CaseInputs | None = None
+    expect: CaseExpect | None = None
+    subjects: dict[str, CaseInputs] | None = None
+    parts: list[dict[str, CaseInputs]] | None = None
+    rollup: Literal["quarter", "year"] | None = None
+    expect_by_subject: dict[str, CaseExpect] | None = None
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> Case:
+        shapes = [x is not None for x in (self.inputs, self.subjects, self.parts)]
+        if sum(shapes) != 1:
+            raise RuleValueError("a case gives exactly one of inputs, subjects or parts",
+                                 "案例须且只须给出 inputs、subjects、parts 之一")
+        if (self.inputs is None) != (self.expect is None) or (self.inputs is None) == (self.expect_by_subject is None):
+            raise RuleValueError("inputs go with expect; subjects and parts go with expect_by_subject",
+                                 "inputs 对应 expect；subjects 与 parts 对应 expect_by_subject")
+        if (self.parts is None) != (self.rollup is None):
+            raise RuleValueError("parts go with rollup (the longer period they make up)",
+                                 "parts 须与 rollup（汇总的考核期）同时给出")
+        return self
+
+
+class Tier(Strict):
+    """A rank tier (等级): the ranks [first, last] that earn it."""
+
+    name: Text
+    ranks: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)]
+
+
+class Downgrade(Strict):
+    """Subjects with any of these flags drop `steps` tiers; below the lowest they get the below-lowest outcome."""
+
+    flags: Annotated[list[FlagCode], Field(min_length=1)]
+    steps: Annotated[int, Field(ge=1)] = 1
+
+
+class MinVolume(Strict):
+    """Subjects with fewer than `min` of a count metric are listed but not ranked."""
+
+    metric: CountMetricId
+    min: Annotated[int, Field(ge=1)]
+
+
+class Award(Strict):
+    """A title for the ranks [first, last] (红旗窗口 for 1, 优秀窗口 for 2–3); flagged subjects are passed over."""
+
+    name: Text
+    ranks: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)]
+
+
+class Ranking(Strict):
+    """Ranks by total, ties sharing a rank (1, 2, 2, 4), within the whole period or within each group (圈层)."""
+
+    within: Literal["all", "group"] = "all"
+    min_volume: MinVolume | None = None
+    tiers: list[Tier] = []
+    downgrade: Downgrade | None = None
+    below_lowest: Text | None = None
+    awards: list[Award] = []
+    award_ineligible_flags: list[FlagCode] = []
+
+    @model_validator(mode="after")
+    def _tiers_in_order(self) -> Ranking:
+        last = 0
+        for t in self.tiers:
+            if t.ranks[0] != last + 1 or t.ranks[1] < t.ranks[0]:
+                raise RuleValueError(f"tier {t.name.en} covers ranks {t.ranks}; tiers must follow on from rank {last + 1}",
+                                     f"等级 {t.name.zh} 的名次 {t.ranks} 须从第 {last + 1} 名接续")
+            last = t.ranks[1]
+        if self.downgrade and not self.tiers:
+            raise RuleValueError("a downgrade needs tiers", "降级须先定义等级（tiers）")
+        return self
+
+
+class Excellence(Strict):
+    """评优: at most quota × group size excellent, from subjects in `grades` without an ineligibility flag."""
+
+    name: Text
+    quota: RateValue
+    within: Literal["all", "group"] = "group"
+    grades: list[str] = []
+    ineligible_flags: list[FlagCode] = []
+    ties_at_cutoff: Literal["include", "exclude"]
+
+
+class Rollup(Strict):
+    """How a longer period is scored from the ruleset's own periods: sum or mean of totals, then its own stage."""
+
+    period: Literal["quarter", "year"]
+    combine: Literal["sum", "mean"]
+    grades: list[Grade] = []
+    ranking: Ranking | None = None
+    excellence: Excellence | None = None
+
+    @field_validator("grades")
+    @classmethod
+    def _contiguous(cls, grades: list[Grade]) -> list[Grade]:
+        _check_bands(grades)
+        return grades
 
 
 class Ruleset(Strict):
@@ -356,16 +548,42 @@ class Ruleset(Strict):
     name: Text
     source: str
     subject: Literal["unit", "window", "staff"]
+    unit_kinds: list[Literal[UNIT_KINDS]] = []  # type: ignore[valid-type]
     period: Literal["month", "quarter", "year"]
     effective: Effective
     model: Annotated[Scorecard | BaseBonusDeduction, Field(discriminator="kind")]
     sections: list[Section]
     grades: list[Grade] = []
+    ranking: Ranking | None = None
+    excellence: Excellence | None = None
+    rollups: list[Rollup] = []
     assumptions: list[Text] = []
     cases: list[Case] = []
 
     @model_validator(mode="after")
     def _whole(self) -> Ruleset:
+        ids = [it.id for sec in self.sections for it in sec.items]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise RuleValueError(f"item ids must be unique; repeated: {', '.join(dupes)}",
+                                 f"考核项编号不能重复：{'、'.join(dupes)}")
+        order = ["month", "quarter", "year"]
+        for r in self.rollups:
+            if order.index(r.period) <= order.index(self.period):
+                raise RuleValueError(f"a {self.period} ruleset cannot roll up to {r.period}",
+                                     f"{self.period} 考核不能汇总为 {r.period}")
+        names = {g.name.zh for g in self.grades} | {g.name.zh for r in self.rollups for g in r.grades}
+        for ex in [self.excellence, *(r.excellence for r in self.rollups)]:
+            for g in (ex.grades if ex else []):
+                if g not in names:
+                    raise RuleValueError(f"excellence grade {g!r} is not one of the grades", f"评优等次 {g!r} 不在等次中")
+        if isinstance(self.model, BaseBonusDeduction):
+            scored = [s for s in self.sections if s.pool == "score"]
+            if scored and sum((s.max or Decimal(0)) for s in scored) != self.model.base:
+                raise RuleValueError(
+                    f"the scored sections' maxima sum to {sum((s.max or Decimal(0)) for s in scored)}, "
+                    f"not the base {self.model.base}",
+                    f"基本分各分项满分合计与基础分 {self.model.base} 不符")
         if isinstance(self.model, Scorecard):
             total = sum((s.max or Decimal(0)) for s in self.sections)
             if total != self.model.max:
