@@ -271,6 +271,7 @@ def score_cmd(
     period: str = typer.Option(..., help="The period to score (2025-06, 2025-Q2 or 2025)."),
     unit: str = typer.Option(None, help="Only this unit; prints its lines too."),
     as_json: bool = typer.Option(False, "--json", help="Results with their lines as JSON."),
+    out_dir: Path = typer.Option(None, "--out", help="Also write results, score_items and score_lines as Parquet here."),
     lang: str = typer.Option("zh", help="zh | en"),
 ) -> None:
     """Score a period under a ruleset: total, grade and flags per unit, and the lines that add up to each total."""
@@ -290,22 +291,33 @@ def score_cmd(
         _fail(e)
     finally:
         wh.close()
+    if out_dir is not None:
+        import pyarrow.parquet as pq
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, table in (("results", scores.results), ("score_items", scores.items), ("score_lines", scores.lines)):
+            pq.write_table(table, out_dir / f"{name}.parquet")
     results, lines = scores.results.to_pylist(), scores.lines.to_pylist()
     if as_json:
         by_subject: dict[str, list] = {}
         for ln in lines:
             by_subject.setdefault(ln["subject"], []).append(
-                {"line": ln["line"], "name": ln["name_zh" if lang == "zh" else "name_en"], "points": str(ln["points"])})
-        out.print_json(json.dumps([{**{k: str(v) if k == "total" else v for k, v in r.items()},
-                                    "lines": by_subject.get(r["subject"], [])} for r in results], ensure_ascii=False))
+                {"period": ln["period"], "line": ln["line"], "name": ln["name_zh" if lang == "zh" else "name_en"],
+                 "points": str(ln["points"])})
+        out.print_json(json.dumps([{**r, "lines": by_subject.get(r["subject"], [])} for r in results],
+                                  ensure_ascii=False, default=str))
         return
     zh = lang == "zh"
     t = Table(title=f"{scores.ruleset.ruleset.name.zh if zh else scores.ruleset.ruleset.name.en} {period} "
                     f"({scores.ruleset.path.stem}, sha256 {scores.ruleset.sha256[:12]})")
-    for c in (("单位", "Unit"), ("名称", "Name"), ("总分", "Total"), ("等次", "Grade"), ("标记", "Flags")):
-        t.add_column(c[0] if zh else c[1], justify="right" if c[1] == "Total" else "left")
+    heads = (("对象", "Subject"), ("名称", "Name"), ("总分", "Total"), ("等次", "Grade"), ("名次", "Rank"),
+             ("等级", "Tier"), ("称号", "Title"), ("评优", "Excellent"), ("标记", "Flags"))
+    for c in heads:
+        t.add_column(c[0] if zh else c[1], justify="right" if c[1] in ("Total", "Rank") else "left")
     for r in results:
-        t.add_row(r["subject"], r["name"] or "", str(r["total"]), r["grade"] or "", ", ".join(r["flags"]))
+        t.add_row(r["subject"], r["name"] or "", str(r["total"]), r["grade"] or "",
+                  "" if r["rank"] is None else str(r["rank"]), r["tier"] or "", r["award"] or "",
+                  ("是" if zh else "yes") if r["excellent"] else "", ", ".join(r["flags"]))
     out.print(t)
     if unit is not None:
         for ln in lines:

@@ -1,4 +1,9 @@
-"""Scoring (考核评分): run a ruleset version over a period's marts and events → results and score_lines."""
+"""Scoring (考核评分): a ruleset version over a period's marts and events → results, score_items, score_lines.
+
+A period as long as the ruleset's own is scored directly; a longer one (a monthly ruleset over a quarter or a
+year) scores each of its own periods and rolls them up (the ruleset's `rollups`, else the mean). Ranks and quotas
+are facts about the whole hall, so every subject is scored and the caller's scope filters what comes back.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,18 @@ import pyarrow as pa
 
 from dashboard.core import marts
 from dashboard.core.db import Warehouse
+from dashboard.core.metrics import MetricsError, months_of
 from dashboard.core.rules import model as m
-from dashboard.core.rules.compiler import compile_ruleset, is_adjustment, line_ids
+from dashboard.core.rules.compiler import (
+    ADJUSTMENTS,
+    compile_rollup,
+    compile_ruleset,
+    is_adjustment,
+    item_ids,
+    item_start,
+    line_ids,
+    metric_columns,
+)
 from dashboard.core.rules.loader import Loaded, find
 
 # Names of the lines that are not rules: the base and the adjustments, in both languages.
@@ -21,58 +36,271 @@ LINE_NAMES = {
     "total_cap": ("总分超过上限的部分", "Total above the cap"),
     "rounding": ("四舍五入", "Rounding"),
 }
-EVENT_COLUMNS = pa.schema([("subject", pa.string()), ("event_type", pa.string()), ("level", pa.string()),
-                           ("severity", pa.int32()), ("duration_min", pa.int32()), ("count", pa.int32())])
+GRAINS = {"unit": ("unit_month", "unit_code", "unit_name"), "window": ("window_month", "window_code", "window_name"),
+          "staff": ("staff_month", "staff_id", "staff_name")}
+EVENT_KEY = {"unit": "unit_code", "window": "window_code", "staff": "staff_id"}
+RESULT_COLUMNS = ("period", "subject", "grp", "total", "grade", "rank", "tier", "award", "excellent", "flags", "ranked")
 
 
 @dataclass(frozen=True)
 class Scores:
-    """One ruleset version over one period: a result per subject and the lines that explain each total."""
+    """One ruleset version over one period: results, items and the lines that explain each total."""
 
     ruleset: Loaded
     period: str
     results: pa.Table
+    items: pa.Table
     lines: pa.Table
 
 
-def _subjects(wh: Warehouse, rs: m.Ruleset, period: str, scope: tuple[str, ...] | None) -> pa.Table:
-    if rs.subject != "unit":
-        raise NotImplementedError(f"scoring {rs.subject} subjects is not built yet")
-    units = marts.slice_mart(wh, "unit_month", period, scope)
-    return units.rename_columns(["subject" if c == "unit_code" else c for c in units.column_names])
+def granularity(period: str) -> str:
+    """month, quarter or year, from the period's spelling (2025-06, 2025-Q2, 2025)."""
+    return "quarter" if "Q" in period else ("month" if "-" in period else "year")
 
 
-def _events(wh: Warehouse, period: str, scope: tuple[str, ...] | None) -> pa.Table:
-    """The period's events per unit; an event the office marked unverified (待核实) does not count yet."""
-    clause, params = marts.scope_clause(scope)
+def parts_of(rs_period: str, period: str) -> list[str]:
+    """The ruleset's own periods that make up `period` (the period itself when they are the same length)."""
+    order = ["month", "quarter", "year"]
+    if order.index(granularity(period)) < order.index(rs_period):
+        raise MetricsError(f"a {rs_period} ruleset cannot score the {granularity(period)} {period}")
+    months = months_of(period)
+    if rs_period == "month":
+        return months
+    if rs_period == "quarter":
+        return list(dict.fromkeys(f"{mo[:4]}-Q{(int(mo[5:]) - 1) // 3 + 1}" for mo in months))
+    return [period[:4]]
+
+
+def _label_sql(rs_period: str, column: str) -> str:
+    """SQL naming the ruleset period a timestamp falls in (Beijing time, as the marts)."""
+    local = f"timezone('Asia/Shanghai', {column})"
+    if rs_period == "month":
+        return f"strftime({local}, '%Y-%m')"
+    if rs_period == "quarter":
+        return f"strftime({local}, '%Y') || '-Q' || CAST(quarter({local}) AS VARCHAR)"
+    return f"strftime({local}, '%Y')"
+
+
+def _subjects(wh: Warehouse, rs: m.Ruleset, parts: list[str]) -> tuple[pa.Table, dict[str, str]]:
+    """Who is scored in each part, with their group (圈层) and the metric columns the rules read; and their names."""
+    grain, key, label = GRAINS[rs.subject]
+    cols = metric_columns(rs)
+    slices = [marts.slice_mart(wh, grain, part, None) for part in parts]
+    table = pa.concat_tables(slices) if slices else None
+    kinds = list(rs.unit_kinds)
+    picked = wh.query_with(
+        {"slice": table},
+        f"SELECT s.period, s.{key} AS subject, u.\"group\" AS grp, any_value(s.{label}) AS name, "
+        + "".join(f', sum(s."{c}")::BIGINT AS "{c}"' for c in cols)
+        + " FROM slice AS s LEFT JOIN units AS u ON u.unit_code = s.unit_code "
+        f"WHERE s.{key} IS NOT NULL AND (len(?::VARCHAR[]) = 0 OR u.kind IN (SELECT unnest(?::VARCHAR[]))) "
+        "GROUP BY ALL ORDER BY s.period, subject", [kinds, kinds])
+    names = dict(zip(picked.column("subject").to_pylist(), picked.column("name").to_pylist(), strict=True))
+    return picked.drop_columns(["name"]), names
+
+
+def _events(wh: Warehouse, rs: m.Ruleset, parts: list[str]) -> pa.Table:
+    """The parts' events per subject; an event the office marked unverified (待核实) does not count yet."""
+    key = EVENT_KEY[rs.subject]
+    label = _label_sql(rs.period, "occurred_at")
     return wh.query(
-        "SELECT unit_code AS subject, event_type, level, severity, duration_min, count FROM events "
-        "WHERE strftime(occurred_at, '%Y-%m') IN (SELECT unnest(?::VARCHAR[])) AND coalesce(verified, true)"
-        f"{clause}", [marts.months_of(period), *params]).cast(EVENT_COLUMNS)
+        f"SELECT {label} AS period, {key} AS subject, event_type, level, severity, duration_min, count "
+        f"FROM events WHERE {key} IS NOT NULL AND coalesce(verified, true) "
+        f"AND {label} IN (SELECT unnest(?::VARCHAR[]))", [parts])
+
+
+def _manual(wh: Warehouse, rs: m.Ruleset, parts: list[str]) -> pa.Table:
+    """Assessors' values for this ruleset's manual items in the parts (manual_scores keys by unit)."""
+    return wh.query(
+        "SELECT period, unit_code AS subject, item_id, value::DECIMAL(18, 4) AS value FROM manual_scores "
+        "WHERE ruleset_id = ? AND period IN (SELECT unnest(?::VARCHAR[]))", [rs.id, parts])
+
+
+def _imported(wh: Warehouse, rs: m.Ruleset, parts: list[str], seen: tuple[str, ...]) -> pa.Table:
+    """Other rulesets' totals for the same subjects and parts (import_score), each scored or rolled up first."""
+    wanted = sorted({it.ruleset for sec in rs.sections for it in sec.items if isinstance(it, m.ImportScore)})
+    rows = []
+    for other in wanted:
+        if other in seen:
+            raise MetricsError(f"import_score cycle: {' → '.join([*seen, other])}")
+        for part in parts:
+            got = _score(wh, other, part, (*seen, other)).results
+            rows += [{"period": part, "subject": r["subject"], "ruleset": other, "total": r["total"]}
+                     for r in got.select(["subject", "total"]).to_pylist()]
+    return pa.Table.from_pylist(rows, schema=pa.schema([("period", pa.string()), ("subject", pa.string()),
+                                                        ("ruleset", pa.string()), ("total", pa.decimal128(18, 2))]))
+
+
+@dataclass(frozen=True)
+class _Raw:
+    loaded: Loaded
+    period: str
+    wide: pa.Table  # one row per subject and part: every compiled column
+    rolled: pa.Table | None  # one row per subject for the whole period, when it was rolled up
+    names: dict[str, str]
+
+
+def _score(wh: Warehouse, ruleset_id: str, period: str, seen: tuple[str, ...]) -> Scores:
+    return _tables(_run(wh, ruleset_id, period, seen))
+
+
+def _run(wh: Warehouse, ruleset_id: str, period: str, seen: tuple[str, ...]) -> _Raw:
+    loaded = find(ruleset_id, period)
+    rs = loaded.ruleset
+    parts = parts_of(rs.period, period)
+    subjects, names = _subjects(wh, rs, parts)
+    tables = {"subjects": subjects, "subject_events": _events(wh, rs, parts), "manual_scores": _manual(wh, rs, parts),
+              "imported": _imported(wh, rs, parts, (*seen, ruleset_id))}
+    wide = wh.query_with(tables, f"SELECT * FROM ({compile_ruleset(rs)}) ORDER BY period, subject")
+    rolled = None
+    if granularity(period) != rs.period:
+        spec = next((r for r in rs.rollups if r.period == granularity(period)), None) \
+            or m.Rollup(period=granularity(period), combine="mean")  # type: ignore[arg-type]
+        totals = wh.query_with({"wide": wide}, "SELECT ? AS period, period AS part, subject, grp, volume, total, flags "
+                                               "FROM wide", [period])
+        rolled = wh.query_with({"period_totals": totals}, f"SELECT * FROM ({compile_rollup(rs, spec)}) ORDER BY subject")
+    return _Raw(loaded, period, wide, rolled, names)
+
+
+def _stamp(raw: _Raw) -> dict:
+    rs = raw.loaded.ruleset
+    return {"ruleset_id": rs.id, "version": raw.loaded.path.stem, "sha256": raw.loaded.sha256}
+
+
+def _tables(raw: _Raw, wh: Warehouse | None = None) -> Scores:
+    rs = raw.loaded.ruleset
+    stamp = _stamp(raw)
+    source = raw.rolled if raw.rolled is not None else raw.wide
+    pools = ("score_pool", "bonus", "deduction") if raw.rolled is None else ()
+    results = source.select([*RESULT_COLUMNS, *pools])
+    results = _with(results, {**stamp, "name": [raw.names.get(s) for s in results.column("subject").to_pylist()]})
+    if raw.rolled is None:
+        return Scores(raw.loaded, raw.period, results, _items(raw), _lines(raw))
+    return Scores(raw.loaded, raw.period, results, _items(raw), _rollup_lines(raw))
+
+
+def _with(table: pa.Table, columns: dict) -> pa.Table:
+    for name, value in columns.items():
+        array = pa.array(value if isinstance(value, list) else [value] * table.num_rows, pa.string())
+        table = table.append_column(name, array)
+    return table
+
+
+def _line_names(rs: m.Ruleset) -> dict[str, tuple[str, str]]:
+    names = dict(LINE_NAMES)
+    for sec in rs.sections:
+        for it in sec.items:
+            names[it.id] = (it.name.zh, it.name.en)
+            names[f"{it.id}__clamp"] = (f"{it.name.zh}：超出本项分值范围的部分", f"{it.name.en}: beyond the item's range")
+            names[f"{it.id}__veto"] = (f"{it.name.zh}：否决（不得分或减半）", f"{it.name.en}: vetoed (zero or half)")
+    return names
+
+
+def _lines(raw: _Raw) -> pa.Table:
+    """score_lines: one row per subject, part and line; adjustments only where they moved the total."""
+    rs = raw.loaded.ruleset
+    ids = line_ids(rs)
+    names = _line_names(rs)
+    catalog = pa.table({"line": ids, "order": list(range(len(ids))),
+                        "name_zh": [names[i][0] for i in ids], "name_en": [names[i][1] for i in ids],
+                        "adjustment": [is_adjustment(i) for i in ids]})
+    cols = ", ".join(f'"{c}"' for c in ids)
+    sql = (f"SELECT u.period, u.subject, u.line, c.\"order\", c.name_zh, c.name_en, u.points::DECIMAL(18, 4) AS points "
+           f"FROM (UNPIVOT (SELECT period, subject, {cols} FROM wide) ON {cols} INTO NAME line VALUE points) AS u "
+           "JOIN catalog AS c USING (line) WHERE NOT (c.adjustment AND u.points = 0) "
+           "ORDER BY u.period, u.subject, c.\"order\"")
+    con = _duck()
+    try:
+        cur = con.cursor()
+        cur.register("wide", raw.wide.select(["period", "subject", *ids]))
+        cur.register("catalog", catalog)
+        table = cur.sql(sql).to_arrow_table()
+    finally:
+        con.close()
+    return _with(table, _stamp(raw))
+
+
+def _items(raw: _Raw) -> pa.Table:
+    """score_items: per subject, part and item — start, the rule's line, clamp, veto and the item's score."""
+    rs = raw.loaded.ruleset
+    selects = []
+    wide_cols = set(raw.wide.column_names)
+    for sec in rs.sections:
+        for it in sec.items:
+            def col(name: str) -> str:
+                return f'"{name}"' if name in wide_cols else "CAST(0 AS DECIMAL(18, 4))"
+            scored = f"{it.id}__clamp" in wide_cols
+            start = item_start(it) if scored else 0
+            selects.append(
+                f"SELECT period, subject, '{sec.id}' AS section, '{it.id}' AS item_id, '{it.kind}' AS kind, "
+                f"CAST('{start}' AS DECIMAL(18, 4)) AS start, \"{it.id}\" AS line, {col(it.id + '__clamp')} AS clamp, "
+                f"{col(it.id + '__veto')} AS veto, \"{it.id}__score\" AS score FROM wide")
+    con = _duck()
+    try:
+        cur = con.cursor()
+        cur.register("wide", raw.wide)
+        table = cur.sql(" UNION ALL ".join(selects) + " ORDER BY period, subject").to_arrow_table()
+    finally:
+        con.close()
+    return _with(table, _stamp(raw))
+
+
+def _rollup_lines(raw: _Raw) -> pa.Table:
+    """A rolled-up total's lines: each part's total (or its share of the mean) and the rounding that remains."""
+    assert raw.rolled is not None
+    rolled = {r["subject"]: r for r in raw.rolled.select(["subject", "total", "parts"]).to_pylist()}
+    spec = next((r for r in raw.loaded.ruleset.rollups if r.period == granularity(raw.period)), None)
+    mean = spec is None or spec.combine == "mean"
+    rows = []
+    from decimal import ROUND_DOWN, Decimal
+    for r in raw.wide.select(["period", "subject", "total"]).to_pylist():
+        n = rolled[r["subject"]]["parts"]
+        share = (r["total"] / n).quantize(Decimal("0.0001"), rounding=ROUND_DOWN) if mean else r["total"]
+        rows.append({"period": raw.period, "subject": r["subject"], "line": r["period"], "order": 0,
+                     "name_zh": f"{r['period']} 得分" + (f"（÷{n}）" if mean else ""),
+                     "name_en": f"{r['period']} score" + (f" (÷{n})" if mean else ""), "points": share})
+    sums: dict[str, Decimal] = {}
+    for row in rows:
+        sums[row["subject"]] = sums.get(row["subject"], Decimal(0)) + row["points"]
+    for subject, got in sums.items():
+        rest = rolled[subject]["total"] - got
+        if rest != 0:
+            rows.append({"period": raw.period, "subject": subject, "line": "rounding", "order": 1,
+                         "name_zh": LINE_NAMES["rounding"][0], "name_en": LINE_NAMES["rounding"][1], "points": rest})
+    schema = pa.schema([("period", pa.string()), ("subject", pa.string()), ("line", pa.string()),
+                        ("order", pa.int64()), ("name_zh", pa.string()), ("name_en", pa.string()),
+                        ("points", pa.decimal128(18, 4))])
+    return _with(pa.Table.from_pylist(rows, schema=schema), _stamp(raw))
+
+
+def _duck():
+    from dashboard.core.rules.cases import connect
+
+    return connect()
+
+
+def _scoped(table: pa.Table, keep: set[str] | None) -> pa.Table:
+    if keep is None:
+        return table
+    mask = pa.array([s in keep for s in table.column("subject").to_pylist()])
+    return table.filter(mask)
 
 
 def score(wh: Warehouse, ruleset_id: str, period: str, scope: tuple[str, ...] | None = None) -> Scores:
-    """Score every subject in scope for the period with the ruleset version in force then."""
-    loaded = find(ruleset_id, period)
-    rs = loaded.ruleset
-    subjects = _subjects(wh, rs, period, scope)
-    names = dict(zip(subjects.column("subject").to_pylist(), subjects.column("unit_name").to_pylist(), strict=True))
-    wide = wh.query_with({"subjects": subjects, "subject_events": _events(wh, period, scope)},
-                         f"SELECT * FROM ({compile_ruleset(rs)}) ORDER BY subject")
-    stamp = {"ruleset_id": rs.id, "version": loaded.path.stem, "sha256": loaded.sha256, "period": period}
-    rows = wide.to_pylist()
-    results = pa.Table.from_pylist([{**stamp, "subject": r["subject"], "name": names.get(r["subject"]),
-                                     "total": r["total"], "grade": r["grade"], "flags": r["flags"]} for r in rows])
-    line_names = {it.id: (it.name.zh, it.name.en) for sec in rs.sections for it in sec.items} | LINE_NAMES
-    line_names |= {f"{it.id}__clamp": (f"{it.name.zh}：超出本项分值范围的部分", f"{it.name.en}: beyond the item's range")
-                   for sec in rs.sections for it in sec.items}
-    lines = []
-    for r in rows:
-        for order, line in enumerate(line_ids(rs)):
-            points = r[line]
-            # Every rule line is kept (a zero says the rule was applied); adjustments only when they moved the total.
-            if is_adjustment(line) and points == 0:
-                continue
-            lines.append({**stamp, "subject": r["subject"], "line": line, "order": order,
-                          "name_zh": line_names[line][0], "name_en": line_names[line][1], "points": points})
-    return Scores(loaded, period, results, pa.Table.from_pylist(lines))
+    """Score every subject for the period with the ruleset version in force then; return those in scope."""
+    raw = _run(wh, ruleset_id, period, ())
+    s = _tables(raw)
+    if scope is None:
+        return s
+    rs = raw.loaded.ruleset
+    if rs.subject == "unit":
+        keep = set(scope)
+    else:
+        grain, key, _ = GRAINS[rs.subject]
+        got = wh.query(f"SELECT DISTINCT {key} AS k FROM mart_{grain} WHERE unit_code IN (SELECT unnest(?::VARCHAR[]))",
+                       [list(scope)])
+        keep = set(got.column("k").to_pylist())
+    return Scores(s.ruleset, s.period, _scoped(s.results, keep), _scoped(s.items, keep), _scoped(s.lines, keep))
+
+
+__all__ = ["ADJUSTMENTS", "Scores", "granularity", "item_ids", "parts_of", "score"]

@@ -174,7 +174,9 @@ def _all_of(rule: m.AllOf) -> str:
 
 def _manual(rule: m.Manual) -> str:
     value = f"ma.{_q(rule.id)}"
-    return f"coalesce(least(greatest({value}, {_num(rule.min_value)}), {_num(rule.max_value)}), {ZERO})"
+    # greatest/least skip NULLs, so a missing value would become the bound: no value means no points.
+    return (f"CASE WHEN {value} IS NULL THEN {ZERO} "
+            f"ELSE least(greatest({value}, {_num(rule.min_value)}), {_num(rule.max_value)}) END")
 
 
 def _proportional(rule: m.Proportional) -> str:
