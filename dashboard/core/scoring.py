@@ -167,8 +167,7 @@ def _stamp(raw: _Raw) -> dict:
     return {"ruleset_id": rs.id, "version": raw.loaded.path.stem, "sha256": raw.loaded.sha256}
 
 
-def _tables(raw: _Raw, wh: Warehouse | None = None) -> Scores:
-    rs = raw.loaded.ruleset
+def _tables(raw: _Raw) -> Scores:
     stamp = _stamp(raw)
     source = raw.rolled if raw.rolled is not None else raw.wide
     pools = ("score_pool", "bonus", "deduction") if raw.rolled is None else ()

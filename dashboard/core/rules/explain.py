@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from dashboard.core.contract import EVENT_LEVELS, catalog_flags
+from dashboard.core.contract import EVENT_LEVELS, catalog_flags, event_types
 from dashboard.core.metrics import metrics
 from dashboard.core.rules import model as m
 
@@ -68,13 +68,169 @@ def _slope(r: m.ThresholdSlope, lang: str) -> str:
     return text
 
 
+def _value(metric: str, v: Decimal) -> str:
+    """A threshold as the reader knows it: 98% for a rate, 15 分钟 for a mean, 3 for a count."""
+    spec = metrics()[metric]
+    if spec.kind in ("rate", "ratio"):
+        return _pct(v)
+    return format(v.normalize(), "f")
+
+
+def _cmp(metric: str, op: str, value: Decimal, lang: str) -> str:
+    words = {">=": ("不低于", "at least"), ">": ("高于", "above"), "<=": ("不高于", "at most"), "<": ("低于", "below"),
+             "==": ("等于", "equal to")}[op]
+    name = metrics()[metric].name(lang)
+    return f"{name}{words[0]} {_value(metric, value)}" if lang == "zh" else f"{name} {words[1]} {_value(metric, value)}"
+
+
+def _step(r: m.Step, lang: str) -> str:
+    zh = lang == "zh"
+    parts = []
+    for b in r.bands:
+        edges = []
+        if b.min is not None:
+            edges.append(_cmp(r.metric, ">=" if b.min_inclusive else ">", b.min, lang))
+        if b.max is not None:
+            edges.append(_cmp(r.metric, "<=" if b.max_inclusive else "<", b.max, lang))
+        cond = ("且" if zh else " and ").join(edges) or (metrics()[r.metric].name(lang))
+        parts.append(f"{cond} {_pts(b.points)} 分" if zh else f"{cond}: {_pts(b.points)}")
+    return ("；" if zh else "; ").join(parts) + ("（取第一个符合的档次）" if zh else " (the first band that holds)")
+
+
+def _rank_points(r: m.RankPoints, lang: str) -> str:
+    name = metrics()[r.metric].name(lang)
+    where = ("同组" if r.within == "group" else "全部对象") if lang == "zh" else \
+        ("within the group" if r.within == "group" else "among all")
+    if lang == "zh":
+        order = "由高到低" if r.order == "desc" else "由低到高"
+        return (f"按{name}{where}{order}排名，第一名 {r.first_points} 分，每降一名减 {r.decrement} 分，"
+                f"最低 {r.min_points} 分（并列同名次）")
+    order = "highest first" if r.order == "desc" else "lowest first"
+    return (f"ranked by {name} {where} ({order}): {r.first_points} for first, {r.decrement} less per place, "
+            f"at least {r.min_points} (ties share a rank)")
+
+
+def _condition(r: m.Condition, lang: str) -> str:
+    cond = _cmp(r.metric, r.op, r.value, lang)
+    return f"{cond}时 {_pts(r.points)} 分" if lang == "zh" else f"{_pts(r.points)} when {cond}"
+
+
+def _all_of(r: m.AllOf, lang: str) -> str:
+    conds = ("、" if lang == "zh" else ", ").join(_cmp(t.metric, t.op, t.value, lang) for t in r.tests)
+    return f"同时满足 {conds} 时 {_pts(r.points)} 分" if lang == "zh" else f"{_pts(r.points)} when all hold: {conds}"
+
+
+def _manual(r: m.Manual, lang: str) -> str:
+    if lang == "zh":
+        return f"由考核组评定，取值 {r.min_value} 至 {r.max_value} 分，须注明理由"
+    return f"set by the assessors between {r.min_value} and {r.max_value}, with a reason"
+
+
+def _proportional(r: m.Proportional, lang: str) -> str:
+    name = metrics()[r.metric].name(lang)
+    return f"{r.points} 分 × {name}" if lang == "zh" else f"{r.points} × {name}"
+
+
+def _peer(r: m.PeerCompare, lang: str) -> str:
+    name = metrics()[r.metric].name(lang)
+    if lang == "zh":
+        side = "不低于" if r.better == "higher" else "不高于"
+        scope = "同组" if r.within == "group" else "全部考核对象"
+        return (f"{name}{side}{scope}平均水平 {_pts(r.points_at_or_better)} 分，否则 {_pts(r.points_worse)} 分"
+                f"（比率按合计分子/合计分母比较，精确比较）")
+    side = "at or above" if r.better == "higher" else "at or below"
+    scope = "the group's" if r.within == "group" else "everyone's"
+    return (f"{_pts(r.points_at_or_better)} when {name} is {side} {scope} average, else {_pts(r.points_worse)} "
+            f"(a rate against the pooled rate, compared exactly)")
+
+
+def _import(r: m.ImportScore, lang: str) -> str:
+    if lang == "zh":
+        return f"取考核方案 {r.ruleset} 的同期总分 × {r.scale}"
+    return f"the total under ruleset {r.ruleset} for the same period × {r.scale}"
+
+
+def _veto(r: m.RuleBase, lang: str) -> str:
+    assert r.veto is not None
+    zh = lang == "zh"
+    what = [event_types()[t]["zh" if zh else "en"] for t in r.veto.event_types]
+    what += [metrics()[x].name(lang) for x in r.veto.metrics]
+    outcome = {"zero": ("本项不得分", "the item scores nothing"), "half": ("本项得分减半", "the item's score is halved"),
+               "none": ("本项照常计分", "the item is scored as usual")}
+    tiers = []
+    for t in sorted(r.veto.tiers, key=lambda t: t.min_count):
+        flags = [catalog_flags()[f]["zh" if zh else "en"] for f in t.flags]
+        tail = ("，" + "，".join(flags)) if zh and flags else ("; " + "; ".join(flags) if flags else "")
+        tiers.append(f"累计 {t.min_count} 件次及以上{outcome[t.outcome][0]}{tail}" if zh else
+                     f"from {t.min_count}: {outcome[t.outcome][1]}{tail}")
+    joined = "、".join(what) if zh else ", ".join(what)
+    return (f"否决：{joined}" + "；".join([""] + tiers)) if zh else (f"veto on {joined}: " + "; ".join(tiers))
+
+
 def rule_sentence(r: m.RuleBase, lang: str) -> str:
-    """One rule as a sentence: its name, what it does, and the clause it comes from."""
-    body = {"per_event": _per_event, "threshold_slope": _slope}.get(getattr(r, "kind", ""))
-    what = body(r, lang) if body else (f"（{r.kind}）" if lang == "zh" else f"({r.kind})")
-    src = f"（{r.source}）" if lang == "zh" and r.source else (f" ({r.source})" if r.source else "")
-    sep = "：" if lang == "zh" else ": "
-    return f"{r.name.zh if lang == 'zh' else r.name.en}{sep}{what}{src}"
+    """One rule as a sentence: its name, what it does, its range, veto and the clause it comes from."""
+    zh = lang == "zh"
+    body = {"per_event": _per_event, "threshold_slope": _slope, "step": _step, "rank_points": _rank_points,
+            "condition": _condition, "all_of": _all_of, "manual": _manual, "proportional": _proportional,
+            "peer_compare": _peer, "import_score": _import}[r.kind]  # type: ignore[attr-defined]
+    what = body(r, lang)
+    if r.max is not None and r.kind not in ("per_event", "threshold_slope"):  # type: ignore[attr-defined]
+        what += f"；本项最多 {r.max} 分" if zh else f"; at most {r.max} points for the item"
+    if r.veto is not None:
+        what += ("；" if zh else "; ") + _veto(r, lang)
+    if r.note:
+        what += f"（{r.note}）" if zh else f" (note: {r.note})"
+    src = f"（{r.source}）" if zh and r.source else (f" ({r.source})" if r.source else "")
+    sep = "：" if zh else ": "
+    return f"{r.name.zh if zh else r.name.en}{sep}{what}{src}"
+
+
+def _stage(ranking: m.Ranking | None, excellence: m.Excellence | None, lang: str) -> list[str]:
+    zh = lang == "zh"
+    out = []
+    if ranking is not None:
+        where = ("各组（圈层）内" if ranking.within == "group" else "全部对象") if zh else \
+            ("within each group" if ranking.within == "group" else "among all")
+        out.append(f"按总分{where}排名，同分同名次（如 1、2、2、4）。" if zh else
+                   f"Ranked by total {where}; equal totals share a rank (1, 2, 2, 4).")
+        if ranking.min_volume:
+            mv = ranking.min_volume
+            out.append(f"{metrics()[mv.metric].name(lang)}不足 {mv.min} 的列出但不参与排名。" if zh else
+                       f"Fewer than {mv.min} of {metrics()[mv.metric].name(lang)}: listed, not ranked.")
+        for t in ranking.tiers:
+            out.append(f"第 {t.ranks[0]}–{t.ranks[1]} 名：{t.name.zh}" if zh else
+                       f"Ranks {t.ranks[0]}–{t.ranks[1]}: {t.name.en}")
+        if ranking.downgrade:
+            flags = [catalog_flags()[f]["zh" if zh else "en"] for f in ranking.downgrade.flags]
+            out.append(f"有{'、'.join(flags)}情形的降 {ranking.downgrade.steps} 个等级。" if zh else
+                       f"With {', '.join(flags)}: down {ranking.downgrade.steps} tier(s).")
+        if ranking.below_lowest:
+            out.append(f"低于最低等级者：{ranking.below_lowest.zh}" if zh else
+                       f"Below the lowest tier: {ranking.below_lowest.en}")
+        for a in ranking.awards:
+            out.append(f"第 {a.ranks[0]}–{a.ranks[1]} 名授予「{a.name.zh}」" if zh else
+                       f"Ranks {a.ranks[0]}–{a.ranks[1]} receive “{a.name.en}”")
+        if ranking.award_ineligible_flags:
+            flags = [catalog_flags()[f]["zh" if zh else "en"] for f in ranking.award_ineligible_flags]
+            out.append(f"有{'、'.join(flags)}情形的不授予称号（名次依次递补）。" if zh else
+                       f"Subjects with {', '.join(flags)} are passed over for titles.")
+    if excellence is not None:
+        e = excellence
+        where = ("各组（圈层）" if e.within == "group" else "全部对象") if zh else \
+            ("each group" if e.within == "group" else "all subjects")
+        ties = {"include": ("名额边界并列者全部评为", "ties at the cutoff are all included (the quota may be exceeded)"),
+                "exclude": ("名额边界并列且超出名额者均不评为", "ties at the cutoff that would exceed the quota are all left out")}
+        grades = "、".join(e.grades)
+        out.append(
+            f"{e.name.zh}：{where}不超过 {_pct(e.quota)}（向下取整）" + (f"，须为{grades}" if grades else "")
+            + f"，{ties[e.ties_at_cutoff][0]}{e.name.zh}。" if zh else
+            f"{e.name.en}: at most {_pct(e.quota)} of {where} (rounded down)"
+            + (f", from grade {', '.join(e.grades)}" if e.grades else "") + f"; {ties[e.ties_at_cutoff][1]}.")
+        if e.ineligible_flags:
+            flags = [catalog_flags()[f]["zh" if zh else "en"] for f in e.ineligible_flags]
+            out.append(f"有{'、'.join(flags)}情形的不得评为{e.name.zh}。" if zh else
+                       f"Not eligible with: {', '.join(flags)}.")
+    return out
 
 
 def _model(rs: m.Ruleset, lang: str) -> list[str]:
@@ -119,6 +275,9 @@ def card(rs: m.Ruleset, lang: str = "zh", version: str | None = None, sha256: st
                   if zh else f"Assesses {subject[1]}, {period[1]}, from {rs.effective.from_period}")
                  + (f"（版本 {version}，sha256 {sha256[:12]}）" if zh and version and sha256 else
                     f" (version {version}, sha256 {sha256[:12]})" if version and sha256 else ""))
+    if rs.unit_kinds:
+        kinds = "、".join(rs.unit_kinds)
+        lines.append(f"适用单位类型：{kinds}" if zh else f"Applies to unit kinds: {kinds}")
     lines += ["", *_model(rs, lang)]
     for sec in rs.sections:
         pool = {"score": ("", ""), "bonus": ("（加分）", " (bonuses)"), "deduction": ("（扣分）", " (deductions)")}[sec.pool]
@@ -127,6 +286,19 @@ def card(rs: m.Ruleset, lang: str = "zh", version: str | None = None, sha256: st
     if rs.grades:
         lines += ["", "## 等次" if zh else "## Grades"]
         lines += [f"- {_grade(g, lang)}" for g in rs.grades]
+    stage = _stage(rs.ranking, rs.excellence, lang)
+    if stage:
+        lines += ["", "## 排名与评优" if zh else "## Ranking and excellence"]
+        lines += [f"- {x}" for x in stage]
+    for r in rs.rollups:
+        period_name = {"quarter": ("季度", "Quarter"), "year": ("年度", "Year")}[r.period]
+        how = {"sum": ("各期得分之和", "the sum of its periods' totals"),
+               "mean": ("各期得分的平均（按实际考核期数）", "the mean of its periods' totals (over the periods scored)")}
+        lines += ["", f"## {period_name[0]}汇总" if zh else f"## {period_name[1]} roll-up"]
+        lines.append(f"- {period_name[0]}得分为{how[r.combine][0]}。" if zh else
+                     f"- The {period_name[1].lower()} score is {how[r.combine][1]}.")
+        lines += [f"- {_grade(g, lang)}" for g in r.grades]
+        lines += [f"- {x}" for x in _stage(r.ranking, r.excellence, lang)]
     if rs.assumptions:
         lines += ["", "## 文件未明确之处的约定" if zh else "## Where the document is silent: assumptions"]
         lines += [f"- {a.zh if zh else a.en}" for a in rs.assumptions]
