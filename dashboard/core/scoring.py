@@ -7,13 +7,15 @@ are facts about the whole hall, so every subject is scored and the caller's scop
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 
 from dashboard.core import marts
 from dashboard.core.db import Warehouse
-from dashboard.core.metrics import MetricsError, months_of
+from dashboard.core.metrics import PERIOD, MetricsError, months_of
 from dashboard.core.rules import model as m
 from dashboard.core.rules.compiler import (
     ADJUSTMENTS,
@@ -141,7 +143,7 @@ class _Raw:
 
 
 def _score(wh: Warehouse, ruleset_id: str, period: str, seen: tuple[str, ...]) -> Scores:
-    return _tables(_run(wh, ruleset_id, period, seen))
+    return tables(_run(wh, ruleset_id, period, seen))
 
 
 def _run(wh: Warehouse, ruleset_id: str, period: str, seen: tuple[str, ...]) -> _Raw:
@@ -151,14 +153,23 @@ def _run(wh: Warehouse, ruleset_id: str, period: str, seen: tuple[str, ...]) -> 
     subjects, names = _subjects(wh, rs, parts)
     tables = {"subjects": subjects, "subject_events": _events(wh, rs, parts), "manual_scores": _manual(wh, rs, parts),
               "imported": _imported(wh, rs, parts, (*seen, ruleset_id))}
-    wide = wh.query_with(tables, f"SELECT * FROM ({compile_ruleset(rs)}) ORDER BY period, subject")
+    return compute(loaded, period, tables, names, wh.query_with)
+
+
+def compute(loaded: Loaded, period: str, tables: dict[str, pa.Table], names: dict[str, str],
+            query: Callable[[dict[str, pa.Table], str], pa.Table]) -> _Raw:
+    """The compiled ruleset over prepared input relations, rolled up when the period is longer than its own."""
+    rs = loaded.ruleset
+    wide = query(tables, f"SELECT * FROM ({compile_ruleset(rs)}) ORDER BY period, subject")
     rolled = None
     if granularity(period) != rs.period:
         spec = next((r for r in rs.rollups if r.period == granularity(period)), None) \
             or m.Rollup(period=granularity(period), combine="mean")  # type: ignore[arg-type]
-        totals = wh.query_with({"wide": wide}, "SELECT ? AS period, period AS part, subject, grp, volume, total, flags "
-                                               "FROM wide", [period])
-        rolled = wh.query_with({"period_totals": totals}, f"SELECT * FROM ({compile_rollup(rs, spec)}) ORDER BY subject")
+        if not PERIOD.fullmatch(period):  # the label is written into the SQL: only a period's spelling may pass
+            raise MetricsError(f"not a period: {period!r}")
+        totals = query({"wide": wide}, f"SELECT '{period}' AS period, period AS part, subject, grp, volume, total, flags "
+                                       "FROM wide")
+        rolled = query({"period_totals": totals}, f"SELECT * FROM ({compile_rollup(rs, spec)}) ORDER BY subject")
     return _Raw(loaded, period, wide, rolled, names)
 
 
@@ -167,7 +178,8 @@ def _stamp(raw: _Raw) -> dict:
     return {"ruleset_id": rs.id, "version": raw.loaded.path.stem, "sha256": raw.loaded.sha256}
 
 
-def _tables(raw: _Raw) -> Scores:
+def tables(raw: _Raw) -> Scores:
+    """results, score_items and score_lines from a computed run."""
     stamp = _stamp(raw)
     source = raw.rolled if raw.rolled is not None else raw.wide
     pools = ("score_pool", "bonus", "deduction") if raw.rolled is None else ()
@@ -179,8 +191,12 @@ def _tables(raw: _Raw) -> Scores:
 
 
 def _with(table: pa.Table, columns: dict) -> pa.Table:
+    """Columns added to a table: a list as it is, a constant dictionary-encoded (one copy, an index per row)."""
     for name, value in columns.items():
-        array = pa.array(value if isinstance(value, list) else [value] * table.num_rows, pa.string())
+        if isinstance(value, list):
+            array = pa.array(value, pa.string())
+        else:
+            array = pa.DictionaryArray.from_arrays(pa.array(np.zeros(table.num_rows, np.int32)), pa.array([value]))
         table = table.append_column(name, array)
     return table
 
@@ -204,7 +220,7 @@ def _lines(raw: _Raw) -> pa.Table:
                         "name_zh": [names[i][0] for i in ids], "name_en": [names[i][1] for i in ids],
                         "adjustment": [is_adjustment(i) for i in ids]})
     cols = ", ".join(f'"{c}"' for c in ids)
-    sql = (f"SELECT u.period, u.subject, u.line, c.\"order\", c.name_zh, c.name_en, u.points::DECIMAL(18, 4) AS points "
+    sql = ("SELECT u.period, u.subject, u.line, c.\"order\", u.points::DECIMAL(18, 4) AS points "
            f"FROM (UNPIVOT (SELECT period, subject, {cols} FROM wide) ON {cols} INTO NAME line VALUE points) AS u "
            "JOIN catalog AS c USING (line) WHERE NOT (c.adjustment AND u.points = 0) "
            "ORDER BY u.period, u.subject, c.\"order\"")
@@ -216,6 +232,10 @@ def _lines(raw: _Raw) -> pa.Table:
         table = cur.sql(sql).to_arrow_table()
     finally:
         con.close()
+    # Names and stamp repeat on millions of rows: dictionary-encoded, they cost an index each.
+    order = table.column("order").combine_chunks().cast(pa.int32())
+    for lang, i in (("name_zh", 0), ("name_en", 1)):
+        table = table.append_column(lang, pa.DictionaryArray.from_arrays(order, pa.array([names[x][i] for x in ids])))
     return _with(table, _stamp(raw))
 
 
@@ -238,7 +258,7 @@ def _items(raw: _Raw) -> pa.Table:
     try:
         cur = con.cursor()
         cur.register("wide", raw.wide)
-        table = cur.sql(" UNION ALL ".join(selects) + " ORDER BY period, subject").to_arrow_table()
+        table = cur.sql(" UNION ALL ".join(selects)).to_arrow_table()
     finally:
         con.close()
     return _with(table, _stamp(raw))
@@ -288,7 +308,7 @@ def _scoped(table: pa.Table, keep: set[str] | None) -> pa.Table:
 def score(wh: Warehouse, ruleset_id: str, period: str, scope: tuple[str, ...] | None = None) -> Scores:
     """Score every subject for the period with the ruleset version in force then; return those in scope."""
     raw = _run(wh, ruleset_id, period, ())
-    s = _tables(raw)
+    s = tables(raw)
     if scope is None:
         return s
     rs = raw.loaded.ruleset
