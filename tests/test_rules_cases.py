@@ -10,10 +10,18 @@ from dashboard.core.rules.loader import load
 
 
 def _cases():
-    for path in sorted((REPO_ROOT / "rulesets").glob("*/*.yaml")):
+    # Shipped rulesets, and the two non-government schemes of seed 000 (篇四, 篇五) the engine must also express.
+    for path in [*sorted((REPO_ROOT / "rulesets").glob("*/*.yaml")), *sorted((REPO_ROOT / "tests" / "rulesets").glob("*.yaml"))]:
         loaded = load(path)
         for case in loaded.ruleset.cases:
             yield pytest.param(loaded.ruleset, case, id=f"{path.parent.name}/{path.stem}: {case.name}")
+
+
+def test_the_non_government_schemes_are_there():
+    """篇四 (e-commerce targets) and 篇五 (school discipline, a monthly banner) load and carry cases."""
+    names = {p.stem: load(p).ruleset for p in (REPO_ROOT / "tests" / "rulesets").glob("*.yaml")}
+    assert {"ecommerce_bazhong", "school_discipline"} <= set(names)
+    assert all(rs.cases for rs in names.values())
 
 
 @pytest.mark.parametrize(("ruleset", "case"), list(_cases()))

@@ -107,15 +107,16 @@ EVENT = st.fixed_dictionaries({
 @settings(max_examples=60, deadline=None)
 @given(events=st.lists(st.tuples(st.integers(0, 19), EVENT), min_size=0, max_size=150),
        way=st.sampled_from(["points", "points_by_level", "points_by_severity", "duration_tiers"]),
-       mode=st.sampled_from(["count", "once", "any"]), cap=st.sampled_from([None, D("4"), D("10")]))
-def test_per_event(events, way, mode, cap):
+       mode=st.sampled_from(["count", "once", "any"]), cap=st.sampled_from([None, D("4"), D("10")]),
+       levels=st.sampled_from([None, ["市级", "国家级"]]))
+def test_per_event(events, way, mode, cap, levels):
     spec = {"points": "-2", "points_by_level": {"市级": "0.5", "国家级": "1.5"},
             "points_by_severity": {1: "-3", 3: "-5"},
             "duration_tiers": [{"min_minutes": 21, "points": "-2"}, {"min_minutes": 61, "points": "-3"}]}[way]
     if mode == "any" and way != "points":
         mode = "count"
     rs = _ruleset({"id": "x", "name": TEXT, "kind": "per_event", "event_type": "late", way: spec,
-                   "count_mode": mode, **({"max_total": str(cap)} if cap is not None else {})})
+                   "count_mode": mode, "levels": levels, **({"max_total": str(cap)} if cap is not None else {})})
 
     def points(e) -> Decimal:
         if way == "points":
@@ -131,7 +132,7 @@ def test_per_event(events, way, mode, cap):
     want = dict.fromkeys(names, D(0))
     seen = set()
     for i, e in events:
-        if e["event_type"] != "late":
+        if e["event_type"] != "late" or (levels is not None and e["level"] not in levels):
             continue
         times = {"count": 1 if e["count"] is None else e["count"], "once": 1, "any": 1}[mode]
         if mode == "any":

@@ -218,12 +218,15 @@ EVENTS = Table(
 )
 
 MANUAL_SCORES = Table(
-    name="manual_scores", zh="人工评分", en="Manual scores", key=("ruleset_id", "item_id", "unit_code", "period"),
+    name="manual_scores", zh="人工评分", en="Manual scores",
+    key=("ruleset_id", "item_id", "subject_code", "period"),
     partition_by=None,
     columns=(
         _c("ruleset_id", S, True, "考核方案编号", "Ruleset id"),
         _c("item_id", S, True, "考核项编号", "Rule item id"),
         _c("unit_code", S, True, "单位编码", "Unit code"),
+        _c("subject_code", S, True, "考核对象：单位编码、窗口编号或人员工号（按考核方案的对象）",
+           "Who is assessed: the unit code, window code or staff number (as the ruleset assesses)"),
         _c("period", S, True, "考核期（2025-06 / 2025-Q2 / 2025）", "Period (2025-06, 2025-Q2 or 2025)"),
         _c("value", DEC, True, "评分值", "Value"),
         _c("reason", S, True, "评分理由", "Reason"),

@@ -26,6 +26,8 @@ from dashboard.core.contract import (
     TABLES,
     TICKET_STATUSES,
     TIMESTAMP,
+    UNIT_KINDS,
+    event_types,
 )
 
 MONTHS = 24
@@ -202,10 +204,13 @@ ID_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
 BAD_TAGS = ("态度不好", "等待时间长", "办事效率低", "多次跑动", "材料要求不清", "一次性告知不到位", "系统故障",
             "窗口空岗", "流程繁琐")
 
-EVENT_TYPES = ("late", "post_empty", "phone", "dress", "attitude", "pennant", "praise_or_media", "criticized",
-               "complaint_12345")
-EVENT_WEIGHTS = np.array([22, 14, 11, 8, 7, 13, 9, 5, 11], dtype=float)
-NEGATIVE_EVENTS = {"late", "post_empty", "phone", "dress", "attitude", "criticized", "complaint_12345"}
+EVERYDAY_EVENTS = ("late", "post_empty", "phone", "dress", "attitude", "pennant", "praise_or_media", "criticized",
+                   "complaint_12345")
+# The nine everyday records come first; every other catalog type the rulesets read turns up now and then.
+EVENT_TYPES = EVERYDAY_EVENTS + tuple(code for code in event_types() if code not in EVERYDAY_EVENTS)
+EVENT_WEIGHTS = np.concatenate([np.array([22, 14, 11, 8, 7, 13, 9, 5, 11], dtype=float),
+                                np.full(max(len(EVENT_TYPES) - 9, 0), 1.5)])
+NEGATIVE_EVENTS = {code for code, spec in event_types().items() if spec["kind"] != "bonus"}
 RECORDERS = ("ZX001", "ZX002", "ZX003", "ZX004")  # hall-office inspectors: not staff of any assessed unit
 
 # Channel mix (CHANNELS order: 窗口 网上 自助 移动端 电话 邮寄 其他) for the hall and for township centres.
@@ -1095,6 +1100,15 @@ def _events(ctx, d, rng, i, ym, people, u_decl, u_gap, frac) -> pa.Table:
             severity = 2 if level == "县级" else 3
             reason = CRITICISM[int(rng.integers(0, len(CRITICISM)))]
             note, source, per_staff = f"{uname}因{reason}被{level}通报批评", "通知单", False
+        elif et != "complaint_12345":
+            spec = event_types()[et]
+            if spec["kind"] == "bonus":
+                level = EVENT_LEVELS[int(_choice(rng, np.array([0.5, 0.3, 0.15, 0.05]), 1)[0])]
+                note, source, per_staff = f"{uname}：{spec['zh']}（{level}）", "通知单", False
+            else:
+                severity = int(rng.integers(1, 4))
+                duration = int(rng.integers(10, 240))
+                note, source = f"巡查记录：{wname}{spec['zh']}", "巡查"
         else:
             severity = int(rng.integers(1, 4))
             what = COMPLAINTS[int(rng.integers(0, len(COMPLAINTS)))]
@@ -1129,6 +1143,68 @@ def _events(ctx, d, rng, i, ym, people, u_decl, u_gap, frac) -> pa.Table:
     cols["occurred_at"] = _ts(tt)
     cols["updated_at"] = _ts(np.maximum(upd, tt))
     return pa.table({c: cols[c] for c in TABLES["events"].names})
+
+
+def _periods_of(kind: str, months: list[tuple[int, int]]) -> list[tuple[str, tuple[int, int]]]:
+    """The ruleset periods the demo months cover, each with its last month (when the assessors record)."""
+    out: dict[str, tuple[int, int]] = {}
+    for y, mo in months:
+        label = {"month": f"{y:04d}-{mo:02d}", "quarter": f"{y:04d}-Q{(mo - 1) // 3 + 1}", "year": f"{y:04d}"}[kind]
+        out[label] = (y, mo)
+    return list(out.items())
+
+
+def _manual_scores(dims, ctx, rng) -> pa.Table:
+    """Assessors' values for every manual item of every shipped ruleset: mostly clean, some findings, a reason each."""
+    from dashboard.core.rules import model as rm
+    from dashboard.core.rules.loader import load, ruleset_files
+
+    newest: dict[str, rm.Ruleset] = {}
+    for path in ruleset_files():
+        rs = load(path).ruleset
+        newest[rs.id] = rs  # files sort by first period: the last one is the newest version
+    units = dims.units.to_pydict()
+    kind_of = dict(zip(units["unit_code"], units["kind"], strict=True))
+    windows = dims.windows.to_pydict()
+    staff = dims.staff.to_pydict()
+    rows: dict[str, list] = {c: [] for c in TABLES["manual_scores"].names}
+    for rs in newest.values():
+        items = [it for sec in rs.sections for it in sec.items if isinstance(it, rm.Manual)]
+        if not items:
+            continue
+        ok = set(rs.unit_kinds) or set(UNIT_KINDS)
+        if rs.subject == "unit":
+            subjects = [(u, u) for u in units["unit_code"] if kind_of[u] in ok]
+        elif rs.subject == "window":
+            subjects = [(u, w) for w, u in zip(windows["window_code"], windows["unit_code"], strict=True)
+                        if kind_of[u] in ok]
+        else:
+            subjects = [(u, s) for s, u in zip(staff["staff_id"], staff["unit_code"], strict=True) if kind_of[u] in ok]
+        for label, (y, mo) in _periods_of(rs.period, ctx.months):
+            stamp = int(ctx.month_start[ctx.months.index((y, mo))]) + 20 * DAY
+            for unit, subject in subjects:
+                for it in items:
+                    lo, hi = float(it.min_value), float(it.max_value)
+                    if hi <= 0:  # a deduction the assessors found, or nothing
+                        value = 0.0 if rng.random() < 0.7 else max(lo, -0.5 * int(rng.integers(1, 5)))
+                    elif lo >= 0:  # points the assessors award, usually most of them
+                        value = min(hi, max(lo, round(hi * float(rng.choice([1, 1, 0.9, 0.8, 0.6])) * 2) / 2))
+                    else:
+                        value = round(float(rng.uniform(lo, hi)) * 2) / 2
+                    rows["ruleset_id"].append(rs.id)
+                    rows["item_id"].append(it.id)
+                    rows["unit_code"].append(unit)
+                    rows["subject_code"].append(subject)
+                    rows["period"].append(label)
+                    rows["value"].append(value)
+                    rows["reason"].append(f"考核组现场查验、调阅资料：{it.name.zh}")
+                    rows["assessor"].append(RECORDERS[int(rng.integers(0, len(RECORDERS)))])
+                    rows["updated_at"].append(stamp)
+    types = {c.name: c.type for c in TABLES["manual_scores"].columns}
+    cols = {c: pa.array(v, types[c]) for c, v in rows.items() if c not in ("value", "updated_at")}
+    cols["value"] = pa.array([str(v) for v in rows["value"]]).cast(types["value"])
+    cols["updated_at"] = _ts(np.array(rows["updated_at"], np.int64))
+    return pa.table({c: cols[c] for c in TABLES["manual_scores"].names})
 
 
 # ----------------------------------------------------------------------------------------------- writing
@@ -1260,5 +1336,8 @@ def generate(out_dir: Path, *, cases: int = 1_000_000, seed: int = 7, end_month:
         emit(mo.events, "events", f"events_{label}.parquet")
         if progress is not None:
             progress(i + 1, MONTHS)
+    manual = _manual_scores(dims, ctx, np.random.default_rng(seeds[0].spawn(1)[0]))
+    if manual.num_rows:
+        emit(manual, "manual_scores", "manual_scores.parquet")
     return DemoSummary(out_dir=out_dir, files=files, rows=rows, months=list(ctx.labels),
                        seconds=time.perf_counter() - t0)

@@ -92,7 +92,7 @@ def _subjects(wh: Warehouse, rs: m.Ruleset, parts: list[str]) -> tuple[pa.Table,
     kinds = list(rs.unit_kinds)
     picked = wh.query_with(
         {"slice": table},
-        f"SELECT s.period, s.{key} AS subject, u.\"group\" AS grp, any_value(s.{label}) AS name, "
+        f"SELECT s.period, s.{key} AS subject, u.\"group\" AS grp, any_value(s.{label}) AS name"
         + "".join(f', sum(s."{c}")::BIGINT AS "{c}"' for c in cols)
         + " FROM slice AS s LEFT JOIN units AS u ON u.unit_code = s.unit_code "
         f"WHERE s.{key} IS NOT NULL AND (len(?::VARCHAR[]) = 0 OR u.kind IN (SELECT unnest(?::VARCHAR[]))) "
@@ -112,9 +112,9 @@ def _events(wh: Warehouse, rs: m.Ruleset, parts: list[str]) -> pa.Table:
 
 
 def _manual(wh: Warehouse, rs: m.Ruleset, parts: list[str]) -> pa.Table:
-    """Assessors' values for this ruleset's manual items in the parts (manual_scores keys by unit)."""
+    """Assessors' values for this ruleset's manual items in the parts, by the subject they assess."""
     return wh.query(
-        "SELECT period, unit_code AS subject, item_id, value::DECIMAL(18, 4) AS value FROM manual_scores "
+        "SELECT period, subject_code AS subject, item_id, value::DECIMAL(18, 4) AS value FROM manual_scores "
         "WHERE ruleset_id = ? AND period IN (SELECT unnest(?::VARCHAR[]))", [rs.id, parts])
 
 

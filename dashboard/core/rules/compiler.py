@@ -90,6 +90,8 @@ def _event_points(rule: m.PerEvent) -> str:
 def _event_aggregates(rule: m.PerEvent) -> list[str]:
     """Aggregates over one subject's events: the line's raw points and how many events matched."""
     match = f"e.event_type = {_str(rule.event_type)}"
+    if rule.levels:
+        match += f" AND e.level IN ({', '.join(_str(x) for x in rule.levels)})"
     times = {"count": "coalesce(e.count, 1)", "once": "1", "any": "1"}[rule.count_mode]
     points = f"sum(CASE WHEN {match} THEN ({_event_points(rule)}) * {times} END)"
     if rule.count_mode == "any":

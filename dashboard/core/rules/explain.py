@@ -16,13 +16,32 @@ def _pts(d: Decimal) -> str:
     return f"{sign}{text.lstrip('-')}"
 
 
+def _n(d: Decimal) -> str:
+    """A plain number with a true minus sign: −0.5, 3."""
+    text = format(d.normalize(), "f")
+    return ("−" + text[1:]) if text.startswith("-") else text
+
+
+def _points_en(d: Decimal) -> str:
+    return f"{_n(d)} point{'' if abs(d) == 1 else 's'}"
+
+
+def _ranks(first: int, last: int, lang: str) -> str:
+    if lang == "zh":
+        return f"第 {first} 名" if first == last else f"第 {first}–{last} 名"
+    return f"rank {first}" if first == last else f"ranks {first}–{last}"
+
+
 def _pct(d: Decimal) -> str:
     return f"{format((d * 100).normalize(), 'f')}%"
 
 
 def _per_event(r: m.PerEvent, lang: str) -> str:
     zh = lang == "zh"
-    if r.points is not None:
+    if r.points is not None and r.metric is not None:
+        counted = metrics()[r.metric].name(lang)
+        how = f"按{counted}每件 {_pts(r.points)} 分" if zh else f"{_pts(r.points)} for each of {counted}"
+    elif r.points is not None:
         how = f"每次 {_pts(r.points)} 分" if zh else f"{_pts(r.points)} per occurrence"
     elif r.points_by_level is not None:
         levels = sorted(r.points_by_level.items(), key=lambda kv: EVENT_LEVELS.index(kv[0]))
@@ -41,10 +60,15 @@ def _per_event(r: m.PerEvent, lang: str) -> str:
     else:
         how = "不计分" if zh else "no points"
     extra = []
+    if r.levels:
+        extra.append(f"仅计{'、'.join(r.levels)}" if zh else f"only at level {', '.join(r.levels)}")
+    if r.count_mode != "count":
+        extra.append({"once": ("每条记录计一次（不按次数累计）", "each record once, whatever its count"),
+                      "any": ("有则计一次，不累计", "once if any, not cumulative")}[r.count_mode][0 if zh else 1])
     if r.max_total is not None:
-        extra.append(f"本项合计不超过 {r.max_total} 分" if zh else f"at most {r.max_total} points in all")
+        extra.append(f"本项合计不超过 {_n(r.max_total)} 分" if zh else f"at most {_points_en(r.max_total)} in all")
     if r.max is not None:
-        extra.append(f"本项最多 {r.max} 分" if zh else f"at most {r.max} points for the item")
+        extra.append(f"本项最多 {_n(r.max)} 分" if zh else f"at most {_points_en(r.max)} for the item")
     for f in r.flags:
         flag = catalog_flags()[f]
         extra.append(flag["zh"] if zh else flag["en"].lower())
@@ -64,7 +88,7 @@ def _slope(r: m.ThresholdSlope, lang: str) -> str:
         text = (f"{metric} {side} {_pct(r.target)}: {_pts(r.points_per_step)} for each full {step} "
                 f"percentage points {side} it")
     if r.max is not None:
-        text += f"；本项最多 {r.max} 分" if zh else f"; at most {r.max} points"
+        text += f"；本项最多 {_n(r.max)} 分" if zh else f"; at most {_points_en(r.max)}"
     return text
 
 
@@ -122,8 +146,8 @@ def _all_of(r: m.AllOf, lang: str) -> str:
 
 def _manual(r: m.Manual, lang: str) -> str:
     if lang == "zh":
-        return f"由考核组评定，取值 {r.min_value} 至 {r.max_value} 分，须注明理由"
-    return f"set by the assessors between {r.min_value} and {r.max_value}, with a reason"
+        return f"由考核组评定，取值 {_n(r.min_value)} 至 {_n(r.max_value)} 分，须注明理由"
+    return f"set by the assessors between {_n(r.min_value)} and {_n(r.max_value)}, with a reason"
 
 
 def _proportional(r: m.Proportional, lang: str) -> str:
@@ -175,7 +199,7 @@ def rule_sentence(r: m.RuleBase, lang: str) -> str:
             "peer_compare": _peer, "import_score": _import}[r.kind]  # type: ignore[attr-defined]
     what = body(r, lang)
     if r.max is not None and r.kind not in ("per_event", "threshold_slope"):  # type: ignore[attr-defined]
-        what += f"；本项最多 {r.max} 分" if zh else f"; at most {r.max} points for the item"
+        what += f"；本项最多 {_n(r.max)} 分" if zh else f"; at most {_points_en(r.max)} for the item"
     if r.veto is not None:
         what += ("；" if zh else "; ") + _veto(r, lang)
     if r.note:
@@ -198,8 +222,8 @@ def _stage(ranking: m.Ranking | None, excellence: m.Excellence | None, lang: str
             out.append(f"{metrics()[mv.metric].name(lang)}不足 {mv.min} 的列出但不参与排名。" if zh else
                        f"Fewer than {mv.min} of {metrics()[mv.metric].name(lang)}: listed, not ranked.")
         for t in ranking.tiers:
-            out.append(f"第 {t.ranks[0]}–{t.ranks[1]} 名：{t.name.zh}" if zh else
-                       f"Ranks {t.ranks[0]}–{t.ranks[1]}: {t.name.en}")
+            out.append(f"{_ranks(*t.ranks, lang)}：{t.name.zh}" if zh else
+                       f"{_ranks(*t.ranks, lang).capitalize()}: {t.name.en}")
         if ranking.downgrade:
             flags = [catalog_flags()[f]["zh" if zh else "en"] for f in ranking.downgrade.flags]
             out.append(f"有{'、'.join(flags)}情形的降 {ranking.downgrade.steps} 个等级。" if zh else
@@ -208,8 +232,8 @@ def _stage(ranking: m.Ranking | None, excellence: m.Excellence | None, lang: str
             out.append(f"低于最低等级者：{ranking.below_lowest.zh}" if zh else
                        f"Below the lowest tier: {ranking.below_lowest.en}")
         for a in ranking.awards:
-            out.append(f"第 {a.ranks[0]}–{a.ranks[1]} 名授予「{a.name.zh}」" if zh else
-                       f"Ranks {a.ranks[0]}–{a.ranks[1]} receive “{a.name.en}”")
+            out.append(f"{_ranks(*a.ranks, lang)}授予「{a.name.zh}」" if zh else
+                       f"{_ranks(*a.ranks, lang).capitalize()}: “{a.name.en}”")
         if ranking.award_ineligible_flags:
             flags = [catalog_flags()[f]["zh" if zh else "en"] for f in ranking.award_ineligible_flags]
             out.append(f"有{'、'.join(flags)}情形的不授予称号（名次依次递补）。" if zh else

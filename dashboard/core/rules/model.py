@@ -150,8 +150,18 @@ class PerEvent(RuleBase):
     points_by_severity: dict[int, Decimal] | None = None
     duration_tiers: list[DurationTier] | None = None
     count_mode: Literal["count", "once", "any"] = "count"
+    levels: list[str] | None = None
     max_total: Decimal | None = None
     flags: list[FlagCode] = []
+
+    @field_validator("levels")
+    @classmethod
+    def _known_filter_levels(cls, v: list[str] | None) -> list[str] | None:
+        for level in v or []:
+            if level not in EVENT_LEVELS:
+                raise RuleValueError(f"unknown level {level!r} (levels: {', '.join(EVENT_LEVELS)})",
+                                     f"未知级别 {level!r}（可用：{'、'.join(EVENT_LEVELS)}）")
+        return v
 
     @field_validator("points_by_level")
     @classmethod
