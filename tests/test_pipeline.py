@@ -6,6 +6,7 @@ import polars as pl
 import pyarrow.parquet as pq
 from pii import scan_lake
 
+from dashboard.core.contract import TABLES
 from dashboard.core.db import connect
 
 
@@ -18,7 +19,8 @@ def test_every_demo_row_is_accounted_for(demo_lake):
     # Independently: rows in the export files = rows in warehouse versions + rows in quarantine.
     exported = {}
     for p in demo_lake.demo_exports.glob("*.parquet"):
-        table = p.name.split("_")[0].removesuffix(".parquet")
+        # Files are named <table>.parquet or <table>_<month>.parquet; table names may hold "_" (manual_scores).
+        table = next(t for t in sorted(TABLES, key=len, reverse=True) if p.stem == t or p.stem.startswith(t + "_"))
         exported[table] = exported.get(table, 0) + pq.ParquetFile(p).metadata.num_rows
     xlsx_rows = sum(r["rows_in"] for r in log if r["format"] == "xlsx")
     exported["cases"] += xlsx_rows

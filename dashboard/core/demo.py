@@ -1040,8 +1040,8 @@ COMPLAINTS = ("等待时间长", "多次跑动仍未办成", "工作人员推诿
 
 
 def _events(ctx, d, rng, i, ym, people, u_decl, u_gap, frac) -> pa.Table:
-    """Hall-office records: inspections, notices, 12345 complaints, pennants and press; a few dozen a month."""
-    n = int(rng.integers(40, 70))
+    """Hall-office records: inspections, notices, 12345 complaints, pennants and press; about two hundred a month."""
+    n = int(rng.integers(150, 230))
     etype = _choice(rng, EVENT_WEIGHTS, n)
     neg = np.array([EVENT_TYPES[e] in NEGATIVE_EVENTS for e in etype])
     w_neg = np.sqrt(d.unit_w) * np.where(np.isin(d.unit_code.to_pylist(), LOW_SATISFACTION_UNITS), 2.5, 1.0)
