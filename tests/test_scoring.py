@@ -64,13 +64,41 @@ def test_every_ruleset_explains_every_total_on_the_demo(demo_lake):
     own = {"month": month, "quarter": "2025-Q2", "year": "2024"}
     for path in ruleset_files():
         rs = load(path).ruleset
-        s = scoring.score(wh, rs.id, own[rs.period])
-        sums: dict[str, Decimal] = defaultdict(Decimal)
-        for ln in s.lines.to_pylist():
-            sums[ln["subject"]] += ln["points"]
-        assert s.results.num_rows > 0
+        # The ruleset's own period, and every roll-up it defines (a quarter or year of its months).
+        for period in [own[rs.period], *(own[r.period] for r in rs.rollups)]:
+            s = scoring.score(wh, rs.id, period)
+            sums: dict[str, Decimal] = defaultdict(Decimal)
+            for ln in s.lines.to_pylist():
+                sums[ln["subject"]] += ln["points"]
+            assert s.results.num_rows > 0
+            totals = {r["subject"]: r["total"] for r in s.results.to_pylist()}
+            assert dict(sums) == totals, (path, period)
+            assert len({r["total"] for r in s.results.to_pylist()}) > 1, (path, period)  # the demo gives varied scores
+            if period == own[rs.period]:
+                # Each item's score is its start, its rule's line, its clamp and its veto, nothing else.
+                for item in s.items.to_pylist():
+                    assert item["start"] + item["line"] + item["clamp"] + item["veto"] == item["score"], item
+
+
+def test_a_quarter_rolls_up_its_months_with_titles(demo_lake):
+    """霍州: the quarter is the sum of the three months; rank 1 is 红旗窗口, ranks 2–3 优秀窗口 (ties share)."""
+    wh = connect(demo_lake)
+    quarter = scoring.score(wh, "huozhou_windows", "2025-Q2")
+    months = [scoring.score(wh, "huozhou_windows", m) for m in ("2025-04", "2025-05", "2025-06")]
+    by_month: dict[str, Decimal] = defaultdict(Decimal)
+    for s in months:
         for r in s.results.to_pylist():
-            assert sums[r["subject"]] == r["total"], (path, r["subject"])
+            by_month[r["subject"]] += r["total"]
+    rows = quarter.results.to_pylist()
+    assert {r["subject"]: r["total"] for r in rows} == dict(by_month)
+    best = max(by_month.values())
+    for r in rows:
+        eligible = not ({"no_excellence_quarter", "no_excellence_year"} & set(r["flags"]))
+        if r["award"] == "红旗窗口":
+            assert eligible and r["total"] == max(x["total"] for x in rows
+                                                   if not ({"no_excellence_quarter", "no_excellence_year"} & set(x["flags"])))
+        assert r["rank"] == 1 + sum(1 for x in rows if x["total"] > r["total"])
+    assert any(r["award"] == "红旗窗口" for r in rows) and best > 0
 
 
 def test_hall_score_prints_results_and_lines(tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dashboard.core import marts
 from dashboard.core.db import Warehouse
@@ -211,57 +212,52 @@ def _line_names(rs: m.Ruleset) -> dict[str, tuple[str, str]]:
     return names
 
 
+def _constant(value, n: int, type_: pa.DataType = pa.string()) -> pa.Array:
+    """A column holding one value: dictionary-encoded text (an index per row), or the value repeated."""
+    if pa.types.is_string(type_):
+        return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([value], type_))
+    return pa.repeat(pa.scalar(value, type_), n)
+
+
 def _lines(raw: _Raw) -> pa.Table:
-    """score_lines: one row per subject, part and line; adjustments only where they moved the total."""
+    """score_lines: one row per subject, part and line; adjustments only where they moved the total.
+
+    Built from the compiled SELECT's columns without copying them: a block of rows per line, in line order.
+    """
     rs = raw.loaded.ruleset
-    ids = line_ids(rs)
     names = _line_names(rs)
-    catalog = pa.table({"line": ids, "order": list(range(len(ids))),
-                        "name_zh": [names[i][0] for i in ids], "name_en": [names[i][1] for i in ids],
-                        "adjustment": [is_adjustment(i) for i in ids]})
-    cols = ", ".join(f'"{c}"' for c in ids)
-    sql = ("SELECT u.period, u.subject, u.line, c.\"order\", u.points::DECIMAL(18, 4) AS points "
-           f"FROM (UNPIVOT (SELECT period, subject, {cols} FROM wide) ON {cols} INTO NAME line VALUE points) AS u "
-           "JOIN catalog AS c USING (line) WHERE NOT (c.adjustment AND u.points = 0) "
-           "ORDER BY u.period, u.subject, c.\"order\"")
-    con = _duck()
-    try:
-        cur = con.cursor()
-        cur.register("wide", raw.wide.select(["period", "subject", *ids]))
-        cur.register("catalog", catalog)
-        table = cur.sql(sql).to_arrow_table()
-    finally:
-        con.close()
-    # Names and stamp repeat on millions of rows: dictionary-encoded, they cost an index each.
-    order = table.column("order").combine_chunks().cast(pa.int32())
-    for lang, i in (("name_zh", 0), ("name_en", 1)):
-        table = table.append_column(lang, pa.DictionaryArray.from_arrays(order, pa.array([names[x][i] for x in ids])))
-    return _with(table, _stamp(raw))
+    n = raw.wide.num_rows
+    blocks = []
+    for order, line in enumerate(line_ids(rs)):
+        points = raw.wide.column(line).cast(pa.decimal128(18, 4))
+        block = pa.table({"period": raw.wide.column("period"), "subject": raw.wide.column("subject"),
+                          "line": _constant(line, n), "order": _constant(order, n, pa.int32()),
+                          "name_zh": _constant(names[line][0], n), "name_en": _constant(names[line][1], n),
+                          "points": points})
+        if is_adjustment(line):
+            block = block.filter(pc.not_equal(points, pa.scalar(0, pa.decimal128(18, 4))))
+        blocks.append(block)
+    return _with(pa.concat_tables(blocks, promote_options="permissive"), _stamp(raw))
 
 
 def _items(raw: _Raw) -> pa.Table:
     """score_items: per subject, part and item — start, the rule's line, clamp, veto and the item's score."""
     rs = raw.loaded.ruleset
-    selects = []
-    wide_cols = set(raw.wide.column_names)
+    n = raw.wide.num_rows
+    amount = pa.decimal128(18, 4)
+    zero = _constant(0, n, amount)
+    blocks = []
     for sec in rs.sections:
         for it in sec.items:
-            def col(name: str) -> str:
-                return f'"{name}"' if name in wide_cols else "CAST(0 AS DECIMAL(18, 4))"
-            scored = f"{it.id}__clamp" in wide_cols
-            start = item_start(it) if scored else 0
-            selects.append(
-                f"SELECT period, subject, '{sec.id}' AS section, '{it.id}' AS item_id, '{it.kind}' AS kind, "
-                f"CAST('{start}' AS DECIMAL(18, 4)) AS start, \"{it.id}\" AS line, {col(it.id + '__clamp')} AS clamp, "
-                f"{col(it.id + '__veto')} AS veto, \"{it.id}__score\" AS score FROM wide")
-    con = _duck()
-    try:
-        cur = con.cursor()
-        cur.register("wide", raw.wide)
-        table = cur.sql(" UNION ALL ".join(selects)).to_arrow_table()
-    finally:
-        con.close()
-    return _with(table, _stamp(raw))
+            def col(name: str) -> pa.ChunkedArray | pa.Array:
+                return raw.wide.column(name).cast(amount) if name in raw.wide.column_names else zero
+            scored = f"{it.id}__clamp" in raw.wide.column_names
+            blocks.append(pa.table({
+                "period": raw.wide.column("period"), "subject": raw.wide.column("subject"),
+                "section": _constant(sec.id, n), "item_id": _constant(it.id, n), "kind": _constant(it.kind, n),
+                "start": _constant(item_start(it) if scored else 0, n, amount), "line": col(it.id),
+                "clamp": col(f"{it.id}__clamp"), "veto": col(f"{it.id}__veto"), "score": col(f"{it.id}__score")}))
+    return _with(pa.concat_tables(blocks, promote_options="permissive"), _stamp(raw))
 
 
 def _rollup_lines(raw: _Raw) -> pa.Table:
@@ -290,12 +286,6 @@ def _rollup_lines(raw: _Raw) -> pa.Table:
                         ("order", pa.int64()), ("name_zh", pa.string()), ("name_en", pa.string()),
                         ("points", pa.decimal128(18, 4))])
     return _with(pa.Table.from_pylist(rows, schema=schema), _stamp(raw))
-
-
-def _duck():
-    from dashboard.core.rules.cases import connect
-
-    return connect()
 
 
 def _scoped(table: pa.Table, keep: set[str] | None) -> pa.Table:
