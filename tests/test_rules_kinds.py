@@ -348,7 +348,7 @@ def _stage_ruleset(quota: str, ties: str) -> m.Ruleset:
                         "below_lowest": {"zh": "不予评定", "en": "none"}},
                     excellence={"name": {"zh": "优秀", "en": "Excellent"}, "quota": quota, "within": "group",
                                 "grades": ["优"], "ineligible_flags": ["no_excellence_quarter"],
-                                "ties_at_cutoff": ties})
+                                "ties_at_cutoff": ties, "demote_to": "良"})
 
 
 @settings(max_examples=60, deadline=None)
@@ -387,6 +387,8 @@ def test_group_stage(rows, quota, ties):
             else:
                 want = False
             assert r["excellent"] is want, (k, r, cap)
+            # In the top band but not excellent (over the quota, or barred): demoted to the next grade.
+            assert r["grade"] == ("优" if want else "良"), (k, r)
         if ties == "exclude":
             assert sum(got[k]["excellent"] for k in members) <= cap
 

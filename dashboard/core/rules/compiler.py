@@ -340,6 +340,11 @@ def group_stage(source: str, grades: list[m.Grade], ranking: m.Ranking | None,
         excellent = f"coalesce({candidate} AND {place} <= {quota_n}, false)"
     else:
         excellent = "false"
+    demote = ""
+    if excellence is not None and excellence.demote_to is not None:
+        graded_in = ", ".join(_str(g) for g in excellence.grades)
+        demote = (f" REPLACE (CASE WHEN grade IN ({graded_in}) AND NOT excellent THEN {_str(excellence.demote_to)} "
+                  "ELSE grade END AS grade)")
     return f"""
 graded AS (
     SELECT *, {_grade(grades)} AS grade, {ranked} AS ranked FROM {source}
@@ -350,9 +355,12 @@ ranked AS (
 tiered AS (
     SELECT *, {tier_index} AS tier_index, {award_rank} AS award_rank FROM ranked
 ),
-staged AS (
+decided AS (
     SELECT * EXCLUDE (tier_index, award_rank), {tier} AS tier, {award} AS award, {excellent} AS excellent
     FROM tiered
+),
+staged AS (
+    SELECT *{demote} FROM decided
 )"""
 
 

@@ -250,6 +250,10 @@ def _stage(ranking: m.Ranking | None, excellence: m.Excellence | None, lang: str
             + f"，{ties[e.ties_at_cutoff][0]}{e.name.zh}。" if zh else
             f"{e.name.en}: at most {_pct(e.quota)} of {where} (rounded down)"
             + (f", from grade {', '.join(e.grades)}" if e.grades else "") + f"; {ties[e.ties_at_cutoff][1]}.")
+        if e.demote_to:
+            out.append(f"分数达到{'、'.join(e.grades)}但未评为{e.name.zh}者（超出名额或不具备资格），等次定为{e.demote_to}。"
+                       if zh else f"Those in grade {', '.join(e.grades)} who are not {e.name.en} (over the quota or "
+                       f"not eligible) are graded {e.demote_to}.")
         if e.ineligible_flags:
             flags = [catalog_flags()[f]["zh" if zh else "en"] for f in e.ineligible_flags]
             out.append(f"有{'、'.join(flags)}情形的不得评为{e.name.zh}。" if zh else

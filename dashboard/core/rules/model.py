@@ -533,6 +533,7 @@ class Excellence(Strict):
     grades: list[str] = []
     ineligible_flags: list[FlagCode] = []
     ties_at_cutoff: Literal["include", "exclude"]
+    demote_to: str | None = None  # the grade for those in `grades` who are not excellent (over the quota, barred)
 
 
 class Rollup(Strict):
@@ -584,7 +585,10 @@ class Ruleset(Strict):
                                      f"{self.period} 考核不能汇总为 {r.period}")
         names = {g.name.zh for g in self.grades} | {g.name.zh for r in self.rollups for g in r.grades}
         for ex in [self.excellence, *(r.excellence for r in self.rollups)]:
-            for g in (ex.grades if ex else []):
+            if ex is not None and ex.demote_to is not None and not ex.grades:
+                raise RuleValueError("demote_to needs the excellence grades it demotes from",
+                                     "demote_to 须与评优等次（grades）同时给出")
+            for g in (ex.grades if ex else []) + ([ex.demote_to] if ex and ex.demote_to else []):
                 if g not in names:
                     raise RuleValueError(f"excellence grade {g!r} is not one of the grades", f"评优等次 {g!r} 不在等次中")
         if isinstance(self.model, BaseBonusDeduction):
