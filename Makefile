@@ -7,13 +7,14 @@ DATA ?= $(if $(HALL_DATA),$(HALL_DATA),data)
 
 .PHONY: setup run test lint browser clean-data
 
-# The environment only: uv (installed with pip when missing), then the locked dependencies.
+# The environment only: uv (installed with pip when missing), then the locked dependencies, compiled to
+# bytecode once at install (where PYTHONDONTWRITEBYTECODE is set, every start would otherwise recompile them).
 setup: .venv/.synced
 
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
 		|| $(PYTHON) -m pip install --quiet --user --break-system-packages uv
-	$(UV) sync --locked
+	$(UV) sync --locked --compile-bytecode
 	@touch $@
 
 $(DATA)/demo/.complete: | setup

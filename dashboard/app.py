@@ -41,6 +41,7 @@ page = st.navigation(
         st.Page(
             "app_pages/overview.py", title=t("nav.overview", lang), icon=":material/dashboard:", default=True
         ),
+        st.Page("app_pages/bulletin.py", title=t("nav.bulletin", lang), icon=":material/article:"),
     ]
 )
 page.run()

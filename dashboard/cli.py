@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -324,6 +325,39 @@ def score_cmd(
             if ln["points"] != 0 or ln["line"] == "base":
                 out.print(f"  {ln['points']:>+10.2f} {ln['name_zh'] if zh else ln['name_en']}", highlight=False,
                           markup=False)
+
+
+@app.command("report")
+def report_cmd(
+    period: str = typer.Option(..., help="The month of the bulletin, e.g. 2025-06."),
+    ruleset: str = typer.Option(None, help="Ruleset id (default: the monthly unit ruleset in force)."),
+    fmt: str = typer.Option(..., "--format", help="xlsx | pdf"),
+    out_file: Path = typer.Option(..., "--out", help="The file to write."),
+    lang: str = typer.Option("zh", help="zh | en"),
+) -> None:
+    """Write the monthly bulletin (月度考核通报) as XLSX or PDF."""
+    from dashboard.core import bulletin, report
+    from dashboard.core.db import connect
+    from dashboard.core.metrics import MetricsError
+    from dashboard.core.rules.loader import RulesError
+
+    if fmt not in ("xlsx", "pdf"):
+        _fail(ValueError(f"--format must be xlsx or pdf, not {fmt!r}"))
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        _fail(ValueError(f"--period must be a month such as 2025-06, not {period!r}"))
+    wh = connect(Lake.default())
+    try:
+        b = bulletin.build(wh, period, ruleset, lang)
+        data = report.to_xlsx(b) if fmt == "xlsx" else report.to_pdf(b)[0]
+    except RulesError as e:
+        _fail(ValueError(e.render(lang)))
+    except (MetricsError, report.ReportError) as e:
+        _fail(e)
+    finally:
+        wh.close()
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_bytes(data)
+    out.print(f"report: {out_file} ({fmt}, {len(data):,} bytes, {b.stamp['ruleset_id']} {b.stamp['version']})")
 
 
 @app.command("metrics-doc")

@@ -98,3 +98,58 @@ def data_as_of(scope: Scope) -> AsOf:
     """When the marts were built, the newest month in scope and the case rows behind them; empty before a build."""
     root, stamp = _key()
     return _data_as_of(root, stamp, _norm(scope)) if stamp else AsOf()
+
+
+def _rules_stamp() -> tuple[tuple[str, int], ...]:
+    # An edited ruleset file changes the scores: its name and mtime join every cache key that scores.
+    from dashboard.core.rules.loader import ruleset_files
+
+    return tuple((str(p), p.stat().st_mtime_ns) for p in ruleset_files())
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
+def _monthly_rulesets(period: str, rules: tuple) -> list[str]:
+    from dashboard.core.rules.loader import RulesError, find, ruleset_files
+
+    out = []
+    for path in ruleset_files():
+        try:
+            rs = find(path.parent.name, period).ruleset
+        except RulesError:
+            continue
+        if rs.period == "month" and rs.subject == "unit" and rs.id not in out:
+            out.append(rs.id)
+    return out
+
+
+def monthly_rulesets(period: str) -> list[str]:
+    """Ids of the monthly unit rulesets in force for the month (what a bulletin can be issued under)."""
+    return _monthly_rulesets(period, _rules_stamp())
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
+def _bulletin(root: str, stamp: _Stamp, rules: tuple, period: str, ruleset: str, lang: str, scope: Scope):
+    from dashboard.core import bulletin as core_bulletin
+
+    return core_bulletin.build(_wh(root, stamp), period, ruleset, lang, scope)
+
+
+def bulletin(period: str, ruleset: str, lang: str, scope: Scope):
+    """The month's bulletin content (ranking, 红黑榜, breaches, deductions) for the scope, in one language."""
+    root, stamp = _key()
+    return _bulletin(root, stamp, _rules_stamp(), period, ruleset, lang, _norm(scope))
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=16)
+def _bulletin_files(root: str, stamp: _Stamp, rules: tuple, period: str, ruleset: str, lang: str,
+                    scope: Scope) -> tuple[bytes, bytes]:
+    from dashboard.core import report
+
+    b = _bulletin(root, stamp, rules, period, ruleset, lang, scope)
+    return report.to_xlsx(b), report.to_pdf(b)[0]
+
+
+def bulletin_files(period: str, ruleset: str, lang: str, scope: Scope) -> tuple[bytes, bytes]:
+    """The bulletin as (XLSX, PDF) bytes, built once per month, ruleset, language and scope."""
+    root, stamp = _key()
+    return _bulletin_files(root, stamp, _rules_stamp(), period, ruleset, lang, _norm(scope))

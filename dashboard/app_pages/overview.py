@@ -13,7 +13,9 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data
+from dashboard.core.bulletin import Column
 from dashboard.core.metrics import MetricOptions
+from dashboard.ui.downloads import download_buttons
 from dashboard.ui.format import count_delta, num, pct, percent, pp_delta, rate
 from dashboard.ui.i18n import t
 from dashboard.ui.state import current_lang, current_scope
@@ -141,7 +143,7 @@ def _kind_names(lang: str) -> dict[str, str]:
     }
 
 
-def _unit_table(df: pl.DataFrame, lang: str) -> None:
+def _unit_table(df: pl.DataFrame, period: str, lang: str) -> None:
     kinds = _kind_names(lang)
     specs = _rates(lang)
     unit, kind, group = (
@@ -178,6 +180,20 @@ def _unit_table(df: pl.DataFrame, lang: str) -> None:
             **{s.column: st.column_config.TextColumn(alignment="right") for s in specs},
         },
     )
+    # The download carries each rate as a number (0.00%) beside its numerator and denominator.
+    columns = [Column("unit", unit), Column("kind", kind), Column("group", group), Column("accepted", accepted, "int")]
+    for s in specs:
+        columns += [Column(s.numerator[:-4], s.column, "pct"),
+                    Column(s.numerator, f"{s.column}{t('overview.col.numerator', lang)}", "int"),
+                    Column(s.denominator, f"{s.column}{t('overview.col.denominator', lang)}", "int")]
+    raw = [
+        {"unit": r["unit_name"] or r["unit_code"], "kind": kinds.get(r["unit_kind"], r["unit_kind"]),
+         "group": r["unit_group"], "accepted": r["cases_accepted"],
+         **{s.numerator[:-4]: rate(r[s.numerator], r[s.denominator]) for s in specs},
+         **{c: r[c] for s in specs for c in (s.numerator, s.denominator)}}
+        for r in sorted(df.iter_rows(named=True), key=_table_order)
+    ]
+    download_buttons("overview_units", f"{period}_{t('overview.units_header', lang)}", columns, raw, lang)
 
 
 def _y_ticks(low: float) -> list[float]:
@@ -281,7 +297,7 @@ def render() -> None:
     st.caption(t("overview.rate_note", lang))
     st.caption(t("overview.options", lang, options=_options_line(scope, lang)))
     st.subheader(t("overview.units_header", lang))
-    _unit_table(df, lang)
+    _unit_table(df, period, lang)
     _satisfaction_chart(df, period, lang)
 
 

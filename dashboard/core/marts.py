@@ -14,7 +14,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dashboard.core.calendar import CalendarError, WorkCalendar
 from dashboard.core.db import REPO_ROOT, Lake, Warehouse, connect
 from dashboard.core.metrics import MetricOptions, MetricsError, metrics, months_of
 
@@ -63,6 +62,8 @@ def query_path(name: str) -> Path:
 
 def write_calendar(lake: Lake) -> int:
     """Write the working-day calendar (工作日历) the queries join against; returns its row count."""
+    from dashboard.core.calendar import WorkCalendar  # the holiday tables load only when a build needs them
+
     cal = WorkCalendar(lake.calendar_overrides)
     table = cal.table()
     lake.lake.mkdir(parents=True, exist_ok=True)
@@ -190,6 +191,8 @@ def _check_calendar(wh: Warehouse) -> None:
     """Refuse to build when a deadline needs working days from a year without a published schedule."""
     row = wh.query((QUERIES / "checks" / "calendar_coverage.sql").read_text(encoding="utf-8")).to_pylist()[0]
     if row["cases"]:
+        from dashboard.core.calendar import CalendarError
+
         raise CalendarError(
             f"{row['cases']:,} cases (accepted {row['first_accepted']} – {row['last_accepted']}, e.g. "
             f"{row['example_case']}) need working days in a year without a published holiday schedule; add that "

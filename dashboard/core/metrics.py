@@ -136,6 +136,25 @@ def metrics() -> dict[str, Metric]:
     return out
 
 
+@dataclass(frozen=True)
+class Threshold:
+    """A line the hall watches (预警): the metric's value should be at least `min` (a fraction for a rate)."""
+
+    metric: str
+    min: Fraction
+    source: str
+
+
+def thresholds() -> list[Threshold]:
+    """The catalog's watched lines, each checked against a known rate metric."""
+    out = []
+    for t in load_catalog().get("thresholds", []):
+        if t["metric"] not in metrics():
+            raise MetricsError(f"{CATALOG}: threshold on unknown metric {t['metric']!r}")
+        out.append(Threshold(t["metric"], Fraction(str(t["min"])), t.get("source", "")))
+    return out
+
+
 class MetricOptions(dict):
     """The options in force for one build: every catalog option, at its default unless overridden."""
 

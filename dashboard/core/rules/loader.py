@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -137,6 +138,12 @@ def _message(err: dict, parent) -> tuple[str, str]:
 def load(path: Path) -> Loaded:
     """Read and validate one ruleset file; raises RulesError with every problem found."""
     raw = path.read_bytes()
+    # Parsing YAML with positions is slow; the same bytes always give the same ruleset.
+    return _load(path, raw)
+
+
+@lru_cache(maxsize=256)
+def _load(path: Path, raw: bytes) -> Loaded:
     where = str(path)
     try:
         text = raw.decode("utf-8")

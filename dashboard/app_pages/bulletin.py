@@ -1,0 +1,60 @@
+"""Bulletin page (月度考核通报): the month's bulletin previewed, and offered as XLSX and PDF."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from dashboard import data
+from dashboard.core.report import text
+from dashboard.ui.downloads import download_buttons
+from dashboard.ui.i18n import t
+from dashboard.ui.state import current_lang, current_scope
+
+
+def render() -> None:
+    """Draw the page for the session's language and scope."""
+    lang, scope = current_lang(), current_scope()
+    st.title(t("bulletin_page.title", lang))
+    periods = data.periods(scope)
+    if not periods:
+        st.info(t("bulletin_page.empty", lang))
+        return
+    head = st.columns([1, 2])
+    period = head[0].selectbox(t("bulletin_page.period", lang), periods, key="period", bind="query-params")
+    rulesets = data.monthly_rulesets(period)
+    if not rulesets:
+        st.info(t("bulletin_page.no_ruleset", lang, period=period))
+        return
+    ruleset = head[1].selectbox(t("bulletin_page.ruleset", lang), rulesets, key="ruleset", bind="query-params")
+    b = data.bulletin(period, ruleset, lang, scope)
+    xlsx, pdf = data.bulletin_files(period, ruleset, lang, scope)
+
+    st.subheader(t("bulletin_page.files", lang))
+    left, right, _ = st.columns([1, 1, 4])
+    name = f"{b.title}"
+    left.download_button(t("download.xlsx", lang), data=xlsx, file_name=f"{name}.xlsx", key="bulletin_xlsx",
+                         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                         icon=":material/download:")
+    right.download_button(t("download.pdf", lang), data=pdf, file_name=f"{name}.pdf", mime="application/pdf",
+                          key="bulletin_pdf", icon=":material/download:")
+
+    st.subheader(t("bulletin_page.preview", lang))
+    st.markdown(f"**{b.title}**")
+    st.caption(f"{b.office} · {t('bulletin.issued', lang, period=b.period_label)}")
+    st.write(b.summary)
+    for table in b.tables:
+        st.markdown(f"**{table.title}**")
+        if not table.rows:
+            st.caption(t("bulletin.none", lang))
+            continue
+        shown = pl.DataFrame([{c.header: text(r.get(c.key), c.kind, lang) for c in table.columns}
+                              for r in table.rows], schema={c.header: pl.String for c in table.columns})
+        st.dataframe(shown, hide_index=True)
+        download_buttons(f"bulletin_{table.key}", f"{b.period}_{table.title}", table.columns, table.rows, lang)
+    with st.expander(t("bulletin.footnote.title", lang)):
+        for note in b.footnotes:
+            st.caption(note)
+
+
+render()
