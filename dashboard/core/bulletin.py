@@ -161,6 +161,12 @@ def build(wh: Warehouse, period: str, ruleset_id: str | None = None, lang: str =
     rank = _group_ranks(everyone)
     before_rank = _group_ranks(before_scores) if before_scores else {}
     rows = [r for r in everyone if scope is None or r["subject"] in scope]
+    names = {g.name.zh: (g.name.zh if lang == "zh" else g.name.en, i) for i, g in enumerate(rs.grades)}
+
+    def grade(zh_name: str | None) -> dict:
+        """The grade in the bulletin's language, and its level (0 = best) for the colour."""
+        shown, level = names.get(zh_name or "", (zh_name or "", None))
+        return {"grade": shown, "grade_level": None if level is None else (level, len(rs.grades))}
     ordered = sorted(rows, key=lambda r: (r["grp"] or "", rank[r["subject"]], r["subject"]))
     name = {r["subject"]: r["name"] or r["subject"] for r in rows}
     grp_label = {r["subject"]: r["grp"] or t("bulletin.no_group", lang) for r in rows}
@@ -171,7 +177,7 @@ def build(wh: Warehouse, period: str, ruleset_id: str | None = None, lang: str =
         Column("total", t("bulletin.col.total", lang), "score"), Column("grade", t("bulletin.col.grade", lang))],
         [{"group": grp_label[r["subject"]], "rank": rank[r["subject"]],
           "change": _change(rank[r["subject"]], before_rank.get(r["subject"]), lang),
-          "unit": name[r["subject"]], "total": r["total"], "grade": r["grade"] or ""} for r in ordered])
+          "unit": name[r["subject"]], "total": r["total"], **grade(r["grade"])} for r in ordered])
 
     lists = []
     for g in sorted({r["grp"] or "" for r in rows}):
@@ -183,7 +189,7 @@ def build(wh: Warehouse, period: str, ruleset_id: str | None = None, lang: str =
                                              key=lambda r: (r["total"], r["subject"])))):
             lists += [{"list": t(f"bulletin.list.{key}", lang), "group": grp_label[r["subject"]],
                        "rank": rank[r["subject"]], "unit": name[r["subject"]], "total": r["total"],
-                       "grade": r["grade"] or ""} for r in picked]
+                       **grade(r["grade"])} for r in picked]
     red_black = BulletinTable("red_black", t("bulletin.table.red_black", lang, n=top_n), [
         Column("list", t("bulletin.col.list", lang)), Column("group", t("bulletin.col.group", lang)),
         Column("rank", t("bulletin.col.rank", lang), "int"), Column("unit", t("bulletin.col.unit", lang)),
@@ -214,7 +220,7 @@ def build(wh: Warehouse, period: str, ruleset_id: str | None = None, lang: str =
         for ln in lines:
             if ln["subject"] == r["subject"] and ln["points"] < 0:
                 label = ln["name_zh"] if lang == "zh" else ln["name_en"]
-                deductions.append({"unit": name[r["subject"]], "total": r["total"], "grade": r["grade"],
+                deductions.append({"unit": name[r["subject"]], "total": r["total"], **grade(r["grade"]),
                                    "line": t("bulletin.deduction", lang, name=label,
                                              points=f"{Decimal(ln['points']).quantize(Decimal('0.01')):+}")})
     deduction_table = BulletinTable("deductions", t("bulletin.table.deductions", lang), [

@@ -19,8 +19,17 @@ from dashboard.ui.i18n import t
 # Noto Sans CJK from Debian's fonts-noto-cjk: embedded (subset) in every PDF, never downloaded.
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 CJK_FONT_BOLD = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc")
-# Grade colours from the Okabe–Ito palette (safe for colour-blind readers), light enough to print behind text.
-GRADE_FILL = {"优秀": "#CFE8D7", "良好": "#D6E6F5", "先进": "#D6E6F5", "合格": "#FBF0C9", "不合格": "#F6D5C8"}
+# Grade colours, best to worst, from the Okabe–Ito palette (safe for colour-blind readers), light enough to print
+# text on: green, blue, yellow, vermilion.
+GRADE_FILLS = ("#CFE8D7", "#D6E6F5", "#FBF0C9", "#F6D5C8")
+
+
+def grade_fill(level: tuple[int, int] | None) -> str | None:
+    """The fill for a grade at `level` = (index from the best, number of grades): the worst always vermilion."""
+    if level is None:
+        return None
+    i, n = level
+    return GRADE_FILLS[-1] if i == n - 1 and n > 1 else GRADE_FILLS[min(i, len(GRADE_FILLS) - 2)]
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
@@ -63,14 +72,15 @@ def _xlsx_table(wb, ws, table: BulletinTable, lang: str, row0: int = 0) -> int:
            "score": wb.add_format({"num_format": "0.00", "border": 1}),
            "int": wb.add_format({"num_format": "#,##0", "border": 1}),
            "text": wb.add_format({"border": 1})}
-    grade_fmt = {g: wb.add_format({"border": 1, "bg_color": c}) for g, c in GRADE_FILL.items()}
+    grade_fmt = {c: wb.add_format({"border": 1, "bg_color": c}) for c in GRADE_FILLS}
     widths = [_width(c.header) for c in table.columns]
     for j, col in enumerate(table.columns):
         ws.write(row0, j, col.header, head)
     for i, row in enumerate(table.rows, row0 + 1):
         for j, col in enumerate(table.columns):
             value = row.get(col.key)
-            cell_fmt = grade_fmt.get(value, fmt["text"]) if col.key == "grade" else fmt.get(col.kind, fmt["text"])
+            fill = grade_fill(row.get("grade_level")) if col.key == "grade" else None
+            cell_fmt = grade_fmt[fill] if fill else fmt.get(col.kind, fmt["text"])
             if value is None and col.kind == "pct":
                 ws.write_string(i, j, t("common.no_data", lang), fmt["text"])
             else:
@@ -192,7 +202,7 @@ def _pdf_table(pdf, table: BulletinTable, lang: str) -> None:
 
     widths = []
     for col in table.columns:
-        longest = max([_width(col.header)] + [_width(text(r.get(col.key), col.kind, lang)) for r in table.rows])
+        longest = max([_width(col.header) + 3] + [_width(text(r.get(col.key), col.kind, lang)) for r in table.rows])
         widths.append(min(longest, 60) + 2)
     head = FontFace(emphasis="BOLD", fill_color=(231, 230, 230))
     aligns = ["RIGHT" if c.kind in ("int", "pct", "score") else "LEFT" for c in table.columns]
@@ -206,8 +216,9 @@ def _pdf_table(pdf, table: BulletinTable, lang: str) -> None:
             for col in table.columns:
                 value = r.get(col.key)
                 style = None
-                if col.key == "grade" and value in GRADE_FILL:
-                    hexa = GRADE_FILL[value].lstrip("#")
+                fill = grade_fill(r.get("grade_level")) if col.key == "grade" else None
+                if fill:
+                    hexa = fill.lstrip("#")
                     style = FontFace(fill_color=tuple(int(hexa[i:i + 2], 16) for i in (0, 2, 4)))
                 row.cell(text(value, col.kind, lang), style=style)
 
