@@ -83,3 +83,18 @@ def test_language_switch_in_the_sidebar_changes_the_url(server, browser):
     page.get_by_role("heading", name="Monthly overview").wait_for(timeout=30_000)
     assert "lang=en" in page.url
     page.close()
+
+
+def test_bulletin_page_in_a_real_browser(server, browser):
+    """The 通报 page renders its preview and offers the files; the PDF button really downloads a PDF."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1400}, accept_downloads=True)
+    page.goto(f"{server}/bulletin?lang=zh")
+    page.get_by_role("heading", name="月度考核通报").wait_for(timeout=60_000)
+    page.get_by_text("一、考核排名（按分组）").wait_for(timeout=60_000)
+    assert page.locator("[data-testid=stException]").count() == 0
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="下载 PDF").click()
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "bulletin_zh.png"), full_page=True)
+    page.close()

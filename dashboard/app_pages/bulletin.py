@@ -50,7 +50,9 @@ def render() -> None:
             continue
         shown = pl.DataFrame([{c.header: text(r.get(c.key), c.kind, lang) for c in table.columns}
                               for r in table.rows], schema={c.header: pl.String for c in table.columns})
-        st.dataframe(shown, hide_index=True)
+        right = {c.header: st.column_config.TextColumn(alignment="right")
+                 for c in table.columns if c.kind in ("int", "pct", "score")}
+        st.dataframe(shown, hide_index=True, column_config=right)
         download_buttons(f"bulletin_{table.key}", f"{b.period}_{table.title}", table.columns, table.rows, lang)
     with st.expander(t("bulletin.footnote.title", lang)):
         for note in b.footnotes:

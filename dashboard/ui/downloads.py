@@ -19,7 +19,7 @@ def _file_stem(title: str) -> str:
 def download_buttons(key: str, title: str, columns: list[Column], rows: list[dict], lang: str) -> None:
     """CSV and XLSX of exactly the rows given (the page's rows, already limited to the user's scope)."""
     stem = _file_stem(title)
-    left, right, _ = st.columns([1, 1, 6])
+    left, right, _ = st.columns([1, 1, 3])
     left.download_button(t("download.csv", lang), data=table_csv(columns, rows, lang), file_name=f"{stem}.csv",
                          mime="text/csv", key=f"{key}_csv", icon=":material/download:")
     right.download_button(t("download.xlsx", lang), data=table_xlsx(title, columns, rows, lang),
