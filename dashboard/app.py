@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.ui.i18n import LANG_NAMES, LANGS, normalize_lang, t
-from dashboard.ui.state import LANG_KEY, LANG_PARAM
+from dashboard.ui.nav import PAGES
+from dashboard.ui.state import LANG_KEY, LANG_PARAM, carry_url_state
 
 
 def _choose_lang() -> str:
@@ -36,12 +37,8 @@ st.sidebar.selectbox(
     on_change=_on_lang_change,
 )
 
+carry_url_state()
 page = st.navigation(
-    [
-        st.Page(
-            "app_pages/overview.py", title=t("nav.overview", lang), icon=":material/dashboard:", default=True
-        ),
-        st.Page("app_pages/bulletin.py", title=t("nav.bulletin", lang), icon=":material/article:"),
-    ]
+    [st.Page(path, title=t(title, lang), icon=icon, default=(i == 0)) for i, (path, title, icon) in enumerate(PAGES)]
 )
 page.run()

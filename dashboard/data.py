@@ -153,3 +153,35 @@ def bulletin_files(period: str, ruleset: str, lang: str, scope: Scope) -> tuple[
     """The bulletin as (XLSX, PDF) bytes, built once per month, ruleset, language and scope."""
     root, stamp = _key()
     return _bulletin_files(root, stamp, _rules_stamp(), period, ruleset, lang, _norm(scope))
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
+def _scores(root: str, stamp: _Stamp, rules: tuple, ruleset: str, period: str, scope: Scope):
+    from dashboard.core import scoring
+
+    s = scoring.score(_wh(root, stamp), ruleset, period, scope)
+    return pl.from_arrow(s.results), pl.from_arrow(s.items), pl.from_arrow(s.lines)
+
+
+def scores(ruleset: str, period: str, scope: Scope) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(results, score_items, score_lines) of a ruleset over a period, limited to the scope (ranks hall-wide)."""
+    root, stamp = _key()
+    return _scores(root, stamp, _rules_stamp(), ruleset, period, _norm(scope))
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=256)
+def _slice(root: str, stamp: _Stamp, grain: str, period: str, scope: Scope, unit: str | None) -> pl.DataFrame:
+    return pl.from_arrow(marts.slice_mart(_wh(root, stamp), grain, period, scope, unit))
+
+
+def mart_slice(grain: str, period: str, scope: Scope, unit: str | None = None) -> pl.DataFrame:
+    """A grain's rows for a month, quarter or year (Σnum/Σden over months), limited to the scope and a unit."""
+    root, stamp = _key()
+    return _slice(root, stamp, grain, period, _norm(scope), unit)
+
+
+def all_rulesets() -> list[str]:
+    """Every ruleset id shipped, sorted."""
+    from dashboard.core.rules.loader import ruleset_files
+
+    return sorted({p.parent.name for p in ruleset_files()})

@@ -210,7 +210,7 @@ def test_language_switch_in_sidebar(lake):
 
 def test_period_from_query_param(lake):
     at = _overview(period=EARLIER)
-    assert at.selectbox(key="period").value == EARLIER
+    assert at.selectbox(key="w_overview_period").value == EARLIER
     r = _row(EARLIER, "U03")
     assert _cell(at, "城关镇", "好评率") == _expected(r["satisfied"], r["ratings"], "无数据")
     # The earliest month has no previous month to compare with.
@@ -219,8 +219,8 @@ def test_period_from_query_param(lake):
 
 def test_latest_month_is_default_with_deltas(lake):
     at = _overview()
-    assert at.selectbox(key="period").value == LATEST
-    assert at.selectbox(key="period").options == [LATEST, EARLIER]
+    assert at.selectbox(key="w_overview_period").value == LATEST
+    assert at.selectbox(key="w_overview_period").options == [LATEST, EARLIER]
     accepted = {m.label: m for m in at.metric}["受理办件"]
     jan, feb = (sum(r[2] for r in ROWS if r[0] == p) for p in (EARLIER, LATEST))
     assert accepted.delta == f"{feb - jan:+,}"

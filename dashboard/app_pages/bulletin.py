@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.core.report import text
+from dashboard.ui import state
 from dashboard.ui.downloads import download_buttons
 from dashboard.ui.i18n import t
 from dashboard.ui.state import current_lang, current_scope
@@ -21,12 +22,12 @@ def render() -> None:
         st.info(t("bulletin_page.empty", lang))
         return
     head = st.columns([1, 2])
-    period = head[0].selectbox(t("bulletin_page.period", lang), periods, key="period", bind="query-params")
+    period = state.select(t("bulletin_page.period", lang), periods, "period", page="bulletin", container=head[0])
     rulesets = data.monthly_rulesets(period)
     if not rulesets:
         st.info(t("bulletin_page.no_ruleset", lang, period=period))
         return
-    ruleset = head[1].selectbox(t("bulletin_page.ruleset", lang), rulesets, key="ruleset", bind="query-params")
+    ruleset = state.select(t("bulletin_page.ruleset", lang), rulesets, "ruleset", page="bulletin", container=head[1])
     b = data.bulletin(period, ruleset, lang, scope)
     xlsx, pdf = data.bulletin_files(period, ruleset, lang, scope)
 

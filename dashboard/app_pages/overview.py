@@ -15,6 +15,7 @@ import streamlit as st
 from dashboard import data
 from dashboard.core.bulletin import Column
 from dashboard.core.metrics import MetricOptions
+from dashboard.ui import state
 from dashboard.ui.downloads import download_buttons
 from dashboard.ui.format import count_delta, num, pct, percent, pp_delta, rate
 from dashboard.ui.i18n import t
@@ -280,8 +281,8 @@ def render() -> None:
         return
 
     head = st.columns([1, 3], vertical_alignment="bottom")
-    # Bound to ?period=; the newest month is the default and then stays out of the URL.
-    period = head[0].selectbox(t("overview.period", lang), periods, key="period", bind="query-params")
+    # ?period= in the URL, carried across pages; the newest month by default.
+    period = state.select(t("overview.period", lang), periods, "period", page="overview", container=head[0])
     as_of = _as_of_line(lang, scope)
     if as_of:
         head[1].caption(as_of)
