@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from collections.abc import Callable
+from decimal import Decimal
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -14,11 +16,12 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.core.bulletin import Column
-from dashboard.core.metrics import MetricOptions
+from dashboard.core.metrics import MetricOptions, thresholds
 from dashboard.ui import state
 from dashboard.ui.downloads import download_buttons
 from dashboard.ui.format import count_delta, num, pct, percent, pp_delta, rate
 from dashboard.ui.i18n import t
+from dashboard.ui.nav import PAGES
 from dashboard.ui.state import current_lang, current_scope
 
 # The satisfaction line most of the seed assessments draw (好评率 ≥ 98%); rulesets will supply it later.
@@ -100,9 +103,23 @@ def _options_line(scope: tuple[str, ...] | None, lang: str) -> str:
     return ("；" if lang == "zh" else "; ").join(options.describe(lang))
 
 
-def _kpis(df: pl.DataFrame, prev: pl.DataFrame | None, lang: str) -> None:
-    now, before = _totals(df), _totals(prev)
+def _year_before(period: str) -> str:
+    return f"{int(period[:4]) - 1}{period[4:]}"
+
+
+def _compare_line(label_key: str, month: str, delta: str | int | None, lang: str) -> str | None:
+    """"较去年同月（2024-06）+0.30 个百分点": the comparison month is always written out."""
+    if delta is None:
+        return None
+    shown = "0" if delta == 0 else str(delta)
+    return t(label_key, lang, month=month, delta=shown)
+
+
+def _kpis(df: pl.DataFrame, prev: pl.DataFrame | None, year_ago: pl.DataFrame | None, period: str,
+          lang: str) -> None:
+    now, before, last_year = _totals(df), _totals(prev), _totals(year_ago)
     assert now is not None
+    prev_month, prev_year = _previous_month(period), _year_before(period)
     cols = st.columns(4)
     with cols[0].container(border=True, height="stretch"):
         st.metric(
@@ -112,6 +129,15 @@ def _kpis(df: pl.DataFrame, prev: pl.DataFrame | None, lang: str) -> None:
             delta_description=t("overview.mom", lang) if before else None,
         )
         st.caption(t("overview.kpi.cases_completed", lang, completed=num(now["cases_completed"])))
+        for line in (
+            _compare_line("overview.vs_month", prev_month,
+                          count_delta(now["cases_accepted"], before["cases_accepted"]) if before else None, lang),
+            _compare_line("overview.vs_year", prev_year,
+                          count_delta(now["cases_accepted"], last_year["cases_accepted"]) if last_year else None,
+                          lang),
+        ):
+            if line:
+                st.caption(line)
     for col, spec in zip(cols[1:], _rates(lang), strict=True):
         current = rate(now[spec.numerator], now[spec.denominator])
         previous = rate(before[spec.numerator], before[spec.denominator]) if before else None
@@ -124,6 +150,79 @@ def _kpis(df: pl.DataFrame, prev: pl.DataFrame | None, lang: str) -> None:
                 delta_description=t("overview.mom", lang) if delta is not None else None,
             )
             st.caption(spec.fraction(now[spec.numerator], now[spec.denominator]))
+            yoy = pp_delta(current, rate(last_year[spec.numerator], last_year[spec.denominator]), lang) \
+                if last_year else None
+            for line in (_compare_line("overview.vs_month", prev_month, delta, lang),
+                         _compare_line("overview.vs_year", prev_year, yoy, lang)):
+                if line:
+                    st.caption(line)
+
+
+def _page_exists(path: str) -> bool:
+    return any(p == path for p, _, _ in PAGES)
+
+
+def _score_section(df: pl.DataFrame, period: str, prev_period: str | None, scope: tuple[str, ...] | None,
+                   lang: str) -> None:
+    """Average score with its change, the grade distribution, best and worst five, and the breaches count."""
+    rulesets = data.monthly_rulesets(period)
+    if not rulesets:
+        return
+    ruleset = state.get("ruleset") if state.get("ruleset") in rulesets else rulesets[0]
+    try:
+        results = data.scores(ruleset, period, scope)[0]
+    except Exception:  # noqa: BLE001 - a scoring failure must not take the month's indicators down with it
+        logging.getLogger(__name__).exception("scoring %s for %s failed", ruleset, period)
+        st.warning(t("overview.scores_unavailable", lang, ruleset=ruleset, period=period))
+        return
+    if results.is_empty():
+        return
+    totals = [Decimal(v) for v in results["total"].to_list()]
+    average = sum(totals, Decimal(0)) / len(totals)
+    before = None
+    if prev_period is not None:
+        prev_results = data.scores(ruleset, prev_period, scope)[0]
+        if not prev_results.is_empty():
+            before = sum((Decimal(v) for v in prev_results["total"].to_list()), Decimal(0)) / prev_results.height
+    breaches = _breach_count(df)
+    cols = st.columns([1, 2, 2, 1])
+    with cols[0].container(border=True, height="stretch"):
+        st.metric(t("overview.kpi.average_score", lang), f"{average.quantize(Decimal('0.01'))}",
+                  delta=None if before is None else f"{(average - before).quantize(Decimal('0.01')):+}",
+                  delta_description=t("overview.mom", lang) if before is not None else None)
+        st.caption(t("overview.kpi.average_of", lang, n=len(totals), ruleset=ruleset))
+    with cols[1].container(border=True, height="stretch"):
+        st.markdown(f"**{t('overview.grades', lang)}**")
+        grades = results["grade"].fill_null(t("overview.no_grade", lang)).value_counts(sort=True)
+        fig = go.Figure(go.Bar(x=grades["grade"].to_list(), y=grades["count"].to_list(),
+                               marker_color=_AT_OR_ABOVE, text=grades["count"].to_list(), textposition="outside"))
+        fig.update_layout(height=220, margin={"l": 10, "r": 10, "t": 10, "b": 10}, showlegend=False)
+        fig.update_xaxes(type="category")
+        st.plotly_chart(fig, width="stretch", key="overview_grades")
+    ordered = results.sort(["total", "subject"], descending=[True, False])
+    for col, title, rows in ((cols[2], t("overview.best", lang), ordered.head(5)),
+                             (cols[2], t("overview.worst", lang), ordered.tail(5).reverse())):
+        with col:
+            st.markdown(f"**{title}**")
+            st.dataframe(pl.DataFrame({t("overview.col.unit", lang): rows["name"].to_list(),
+                                       t("overview.col.total", lang): [f"{Decimal(v):.2f}" for v in rows["total"]],
+                                       t("overview.col.grade", lang): rows["grade"].to_list()}),
+                         hide_index=True, height=212)
+    with cols[3].container(border=True, height="stretch"):
+        st.metric(t("overview.breaches", lang), num(breaches))
+        if _page_exists("app_pages/breaches.py"):
+            st.page_link("app_pages/breaches.py", label=t("overview.to_breaches", lang), icon=":material/warning:",
+                         query_params={"period": period, "lang": lang})
+
+
+def _breach_count(df: pl.DataFrame) -> int:
+    """How many (unit, watched line) pairs are below the line this month, compared as exact fractions."""
+    count = 0
+    for r in df.iter_rows(named=True):
+        for th in thresholds():
+            value = rate(r[f"{th.metric}_num"], r[f"{th.metric}_den"])
+            count += value is not None and value < th.min
+    return count
 
 
 def _table_order(r: dict) -> tuple:
@@ -294,7 +393,10 @@ def render() -> None:
     prev_period = _previous_month(period)
     prev = data.unit_month(prev_period, scope) if prev_period in periods else None
 
-    _kpis(df, prev, lang)
+    year_ago_period = _year_before(period)
+    year_ago = data.unit_month(year_ago_period, scope) if year_ago_period in periods else None
+    _kpis(df, prev, year_ago, period, lang)
+    _score_section(df, period, prev_period if prev_period in periods else None, scope, lang)
     st.caption(t("overview.rate_note", lang))
     st.caption(t("overview.options", lang, options=_options_line(scope, lang)))
     st.subheader(t("overview.units_header", lang))
