@@ -29,7 +29,13 @@ def render() -> None:
         return
     ruleset = state.select(t("bulletin_page.ruleset", lang), rulesets, "ruleset", page="bulletin", container=head[1])
     b = data.bulletin(period, ruleset, lang, scope)
-    xlsx, pdf = data.bulletin_files(period, ruleset, lang, scope)
+
+    # The files are made when asked for (a callable), so choosing a month does not wait for a PDF.
+    def xlsx() -> bytes:
+        return data.bulletin_files(period, ruleset, lang, scope)[0]
+
+    def pdf() -> bytes:
+        return data.bulletin_files(period, ruleset, lang, scope)[1]
 
     st.subheader(t("bulletin_page.files", lang))
     left, right, _ = st.columns([1, 1, 4])

@@ -20,8 +20,9 @@ def download_buttons(key: str, title: str, columns: list[Column], rows: list[dic
     """CSV and XLSX of exactly the rows given (the page's rows, already limited to the user's scope)."""
     stem = _file_stem(title)
     left, right, _ = st.columns([1, 1, 3])
-    left.download_button(t("download.csv", lang), data=table_csv(columns, rows, lang), file_name=f"{stem}.csv",
-                         mime="text/csv", key=f"{key}_csv", icon=":material/download:")
-    right.download_button(t("download.xlsx", lang), data=table_xlsx(title, columns, rows, lang),
+    # Callables: the files are written when a button is pressed, not on every render of the page.
+    left.download_button(t("download.csv", lang), data=lambda: table_csv(columns, rows, lang),
+                         file_name=f"{stem}.csv", mime="text/csv", key=f"{key}_csv", icon=":material/download:")
+    right.download_button(t("download.xlsx", lang), data=lambda: table_xlsx(title, columns, rows, lang),
                           file_name=f"{stem}.xlsx", key=f"{key}_xlsx", icon=":material/download:",
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
