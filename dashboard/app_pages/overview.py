@@ -27,7 +27,8 @@ from dashboard.ui.state import current_lang, current_scope
 # The satisfaction line most of the seed assessments draw (好评率 ≥ 98%); rulesets will supply it later.
 SATISFACTION_TARGET = Fraction(98, 100)
 _CST = dt.timezone(dt.timedelta(hours=8))
-_BELOW, _AT_OR_ABOVE = "#E45756", "#4C78A8"
+# Okabe–Ito vermilion and blue: told apart by readers with any common colour-vision deficiency.
+_BELOW, _AT_OR_ABOVE = "#D55E00", "#0072B2"
 _KIND_ORDER = {"部门": 0, "派驻单位": 1, "乡镇": 2}
 
 
