@@ -185,3 +185,363 @@ def all_rulesets() -> list[str]:
     from dashboard.core.rules.loader import ruleset_files
 
     return sorted({p.parent.name for p in ruleset_files()})
+
+
+# --- Rules page: versions, rule cards, embedded cases, version diffs and what-if scoring by version file ---
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def _ruleset_versions(rules: tuple) -> list:
+    from dashboard.core.rules.diff import versions
+
+    return versions()
+
+
+def ruleset_versions() -> list:
+    """Every version file of every ruleset (`rules.diff.Version`: id, version, effective periods, sha256)."""
+    return _ruleset_versions(_rules_stamp())
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
+def _rule_card(rules: tuple, relpath: str, lang: str) -> str:
+    from dashboard.core.rules import explain
+    from dashboard.core.rules.diff import resolve
+    from dashboard.core.rules.loader import load
+
+    one = load(resolve(relpath))
+    return explain.card(one.ruleset, lang, one.path.stem, one.sha256)
+
+
+def rule_card(relpath: str, lang: str) -> str:
+    """The rule card (Markdown) of a version file named relative to the rulesets folder."""
+    return _rule_card(_rules_stamp(), relpath, lang)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
+def _ruleset_cases(rules: tuple, relpath: str) -> list:
+    from dashboard.core.rules.casebook import summarize
+    from dashboard.core.rules.diff import resolve
+    from dashboard.core.rules.loader import load
+
+    return summarize(load(resolve(relpath)).ruleset)
+
+
+def ruleset_cases(relpath: str) -> list:
+    """A version's embedded cases run through the compiled rules (`rules.casebook.CaseSummary`, in file order)."""
+    return _ruleset_cases(_rules_stamp(), relpath)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
+def _version_diff(rules: tuple, old: str, new: str):
+    from dashboard.core.rules.diff import diff, resolve
+
+    return diff(resolve(old), resolve(new))
+
+
+def version_diff(old: str, new: str):
+    """Two version files compared (`rules.diff.VersionDiff`): unified text diff and the rules added/removed/changed."""
+    return _version_diff(_rules_stamp(), old, new)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
+def _scores_file(root: str, stamp: _Stamp, rules: tuple, relpath: str, period: str, scope: Scope):
+    from dashboard.core import whatif
+
+    s = whatif.score_file(_wh(root, stamp), relpath, period, scope)
+    return pl.from_arrow(s.results), pl.from_arrow(s.items), pl.from_arrow(s.lines)
+
+
+def scores_file(relpath: str, period: str, scope: Scope) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(results, score_items, score_lines) of one version file over a period, in force then or not (what-if)."""
+    root, stamp = _key()
+    return _scores_file(root, stamp, _rules_stamp(), relpath, period, _norm(scope))
+
+
+# ----------------------------------------------------------------------------- window page and data page
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=256)
+def _window_histogram(root: str, stamp: _Stamp, period: str, unit: str, window: str, scope: Scope) -> pl.DataFrame:
+    from dashboard.core import windows
+
+    return pl.from_arrow(windows.handling_histogram(_wh(root, stamp), period, unit, window, scope))
+
+
+def window_histogram(period: str, unit: str, window: str, scope: Scope) -> pl.DataFrame:
+    """(handling_days, cases) of the window's completed 承诺件 in the period, from the facts; empty before a build."""
+    root, stamp = _key()
+    if not stamp:
+        return pl.DataFrame(schema={"handling_days": pl.Int32, "cases": pl.Int64})
+    return _window_histogram(root, stamp, period, unit, window, _norm(scope))
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=256)
+def _window_bad_tags(root: str, stamp: _Stamp, period: str, unit: str, window: str, scope: Scope) -> list:
+    from dashboard.core import windows
+
+    return windows.bad_rating_tags(_wh(root, stamp), period, unit, window, scope)
+
+
+def window_bad_tags(period: str, unit: str, window: str, scope: Scope) -> list[str | None]:
+    """The tag text of each counted bad rating (1–2) of the window in the period (None: no tag chosen)."""
+    root, stamp = _key()
+    return _window_bad_tags(root, stamp, period, unit, window, _norm(scope)) if stamp else []
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=256)
+def _window_load(root: str, stamp: _Stamp, source: str, period: str, unit: str, window: str,
+                 scope: Scope) -> pl.DataFrame:
+    from dashboard.core import windows
+
+    return pl.from_arrow(windows.load_bins(_wh(root, stamp), source, period, unit, window, scope))
+
+
+def window_load(source: str, period: str, unit: str, window: str, scope: Scope) -> pl.DataFrame:
+    """(weekday 1–7, hour, n) of cases accepted or tickets issued at the window in the period, Beijing time."""
+    root, stamp = _key()
+    if not stamp:
+        return pl.DataFrame(schema={"weekday": pl.Int32, "hour": pl.Int32, "n": pl.Int64})
+    return _window_load(root, stamp, source, period, unit, window, _norm(scope))
+
+
+# What the gate has written: every run adds an ingest-log file, so the log files' names and times (with the
+# marts' stamp) change whenever the warehouse or the quarantine may have. Listing one folder is cheap.
+_LakeStamp = tuple[tuple[str, int], ...]
+
+
+def _lake_stamp(lake: Lake) -> _LakeStamp:
+    out = []
+    for path in sorted(lake.ingest_log.glob("*.parquet")):
+        try:
+            out.append((path.name, path.stat().st_mtime_ns))
+        except FileNotFoundError:
+            continue
+    return tuple(out)
+
+
+def _present(lake: Lake) -> tuple[str, ...]:
+    # A table with no file yet is registered as an empty relation, so a connection must be renewed once the
+    # first file of any table, log or fact arrives; more files of a table are seen by its view's glob.
+    from dashboard.core.contract import TABLES
+    from dashboard.core.ingest import log_glob
+
+    have = [t for t in TABLES if next(lake.table_dir(t).glob("**/*.parquet"), None) is not None]
+    have += [n for n in ("ingest_log", "quarantine_rows", "quarantine_files") if log_glob(lake, n)[1]]
+    have += [f"facts/{p.stem}" for p in sorted(lake.facts.glob("*.parquet"))]
+    have += [f"marts/{p.stem}" for p in sorted(lake.marts.glob("*.parquet"))]
+    return tuple(have)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _lake_warehouse(root: str, present: tuple[str, ...]) -> Warehouse:
+    return connect(Lake(Path(root)))
+
+
+def _lake_key() -> tuple[str, tuple[str, ...], _LakeStamp, _Stamp]:
+    lake = Lake.default()
+    return str(lake.root), _present(lake), _lake_stamp(lake), _stamp(lake)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
+def _freshness(root: str, present: tuple, log: _LakeStamp, stamp: _Stamp, scope: Scope) -> list[dict]:
+    from dashboard.core import freshness
+
+    return freshness.table_freshness(_lake_warehouse(root, present), scope)
+
+
+def freshness(scope: Scope) -> list[dict]:
+    """Per input table: rows in the warehouse (latest versions), newest month, files, last accepted file."""
+    root, present, log, stamp = _lake_key()
+    return _freshness(root, present, log, stamp, _norm(scope))
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
+def _build_info(root: str, stamp: _Stamp) -> dict:
+    return marts.build_info(Lake(Path(root)))
+
+
+def build_info() -> dict:
+    """What the last `hall build` recorded (built_at, seconds, rows per fact and mart, options); {} before one."""
+    root, stamp = _key()
+    return _build_info(root, stamp)
+
+
+def _admin(scope: Scope) -> bool:
+    # The gate's log and quarantine are the hall's, not a unit's: only a whole-hall scope sees or feeds them.
+    return scope is None
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
+def _ingest_log(root: str, present: tuple, log: _LakeStamp) -> list[dict]:
+    from dashboard.core import freshness
+
+    return freshness.ingest_log(_lake_warehouse(root, present))
+
+
+def ingest_log(scope: Scope) -> list[dict]:
+    """The gate's outcomes, newest first (file, table, status, rows in/accepted/quarantined); whole-hall scope only."""
+    if not _admin(scope):
+        return []
+    root, present, log, _ = _lake_key()
+    return _ingest_log(root, present, log)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
+def _quarantine(root: str, present: tuple, log: _LakeStamp, reason: str | None) -> tuple[list[dict], list[dict]]:
+    from dashboard.core import freshness
+
+    wh = _lake_warehouse(root, present)
+    return freshness.quarantine_counts(wh), freshness.quarantine_sample(wh, reason=reason)
+
+
+def quarantine(scope: Scope, reason: str | None = None) -> tuple[list[dict], list[dict]]:
+    """(counts per level, table and reason; a sample of quarantined rows without their values), optionally of one
+    reason; whole-hall scope only."""
+    if not _admin(scope):
+        return [], []
+    root, present, log, _ = _lake_key()
+    return _quarantine(root, present, log, reason)
+
+
+def ingest_uploads(files: list[tuple[str, bytes]], scope: Scope, progress=None):
+    """Run the gate over uploaded exports: each saved under the lake's demo/uploads in its own folder (names kept,
+    so the gate can tell the table), ingested, then deleted (exports carry applicants' details). Clears the data
+    caches. Not cached: it acts. Returns the gate's RunReport."""
+    import secrets
+    import shutil
+
+    from dashboard.core import ingest
+
+    if not _admin(scope):
+        raise PermissionError("only a whole-hall scope may upload exports")
+    lake = Lake.default()
+    folder = lake.root / "demo" / "uploads" / f"{secrets.token_hex(6)}"
+    try:
+        for i, (name, content) in enumerate(files):
+            # Only the file's own name: a browser-supplied path must not climb out of the folder.
+            safe = Path(name.replace("\\", "/")).name or f"upload_{i}"
+            target = folder / f"{i:03d}" / safe
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        report = ingest.ingest([folder], lake, progress=progress)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    st.cache_data.clear()
+    return report
+
+
+def build_marts(scope: Scope, progress=None):
+    """Rebuild facts and marts from the warehouse (`hall build`), then clear the data caches; whole-hall scope only."""
+    if not _admin(scope):
+        raise PermissionError("only a whole-hall scope may rebuild the marts")
+    summary = marts.build(Lake.default(), progress=progress)
+    st.cache_data.clear()
+    return summary
+
+
+# --- rankings and trends ---------------------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
+def _monthly_rulesets_for(subject: str, period: str, rules: tuple) -> list[str]:
+    from dashboard.core.rules.loader import RulesError, find, ruleset_files
+
+    out = []
+    for path in ruleset_files():
+        try:
+            rs = find(path.parent.name, period).ruleset
+        except RulesError:
+            continue
+        if rs.period == "month" and rs.subject == subject and rs.id not in out:
+            out.append(rs.id)
+    return out
+
+
+def monthly_rulesets_for(subject: str, period: str) -> list[str]:
+    """Ids of the monthly rulesets in force for the month that score `subject` (unit, window or staff)."""
+    return _monthly_rulesets_for(subject, period, _rules_stamp())
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
+def _ruleset_meta(ruleset: str, period: str, rules: tuple) -> dict:
+    from dashboard.core.rankings import pass_line
+    from dashboard.core.rules.loader import find
+
+    loaded = find(ruleset, period)
+    rs = loaded.ruleset
+    top = rs.model.max if rs.model.kind == "scorecard" else (rs.model.total_cap or rs.model.base)
+    return {"id": rs.id, "name_zh": rs.name.zh, "name_en": rs.name.en, "subject": rs.subject,
+            "version": loaded.path.stem, "max": top, "pass_line": pass_line(rs.grades),
+            "grades": [(g.name.zh, g.name.en) for g in rs.grades],
+            "bands": [(g.name.zh, g.min, g.min_inclusive) for g in rs.grades],
+            "ranking_within": rs.ranking.within if rs.ranking else None}
+
+
+def ruleset_meta(ruleset: str, period: str) -> dict:
+    """The version of a ruleset in force for the period, summarised: names, subject, maximum, pass line, grades."""
+    return _ruleset_meta(ruleset, period, _rules_stamp())
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=128)
+def _rule_lines(ruleset: str, period: str, metric: str, rules: tuple) -> list:
+    from dashboard.core.rankings import rule_lines
+    from dashboard.core.rules.loader import find
+
+    return rule_lines(find(ruleset, period).ruleset, metric)
+
+
+def rule_lines(ruleset: str, period: str, metric: str) -> list:
+    """The values the ruleset in force for the period compares `metric` with (`rankings.RuleLine`)."""
+    return _rule_lines(ruleset, period, metric, _rules_stamp())
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
+def _score_history(root: str, stamp: _Stamp, rules: tuple, ruleset: str, months: tuple[str, ...],
+                   scope: Scope) -> pl.DataFrame:
+    from dashboard.core import scoring
+    from dashboard.core.metrics import MetricsError
+    from dashboard.core.rules.loader import RulesError
+
+    schema = {"period": pl.String, "subject": pl.String, "total": pl.Decimal(18, 2), "rank": pl.Int64}
+    try:  # every month in one compiled pass per version; months before the ruleset came into force are left out
+        results = pl.from_arrow(scoring.score_months(_wh(root, stamp), ruleset, list(months), scope))
+    except (RulesError, MetricsError):
+        return pl.DataFrame(schema=schema)
+    if results.is_empty() or "total" not in results.columns:
+        return pl.DataFrame(schema=schema)
+    return results.select(["period", "subject", "total", "rank"]).cast(schema)
+
+
+def score_history(ruleset: str, months: list[str], scope: Scope) -> pl.DataFrame:
+    """(period, subject, total, rank) of a monthly ruleset in each month given (months it was not in force are
+    left out), limited to the scope; each month is the same cached scoring the other pages use."""
+    root, stamp = _key()
+    return _score_history(root, stamp, _rules_stamp(), ruleset, tuple(months), _norm(scope))
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
+def _mart_months(root: str, stamp: _Stamp, grain: str, months: tuple[str, ...], scope: Scope) -> pl.DataFrame:
+    frames = [_slice(root, stamp, grain, month, scope, None) for month in months]
+    return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+
+
+def mart_months(grain: str, months: list[str], scope: Scope) -> pl.DataFrame:
+    """A grain's rows for each of several months, one block per month (for trends), limited to the scope."""
+    root, stamp = _key()
+    return _mart_months(root, stamp, grain, tuple(months), _norm(scope))
+
+
+# --- unit page: a unit's recorded events ------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=256)
+def _unit_events(root: str, stamp: _Stamp, unit: str, period: str, scope: Scope) -> pl.DataFrame:
+    from dashboard.core import unit_detail
+
+    return pl.from_arrow(unit_detail.unit_events(_wh(root, stamp), unit, period, scope))
+
+
+def unit_events(unit: str, period: str, scope: Scope) -> pl.DataFrame:
+    """The hall office's records about a unit in the period, newest first: occurred_at (Beijing, text), event_type,
+    name_zh, name_en, kind, level, severity, count, status — never the note or who recorded it."""
+    root, stamp = _key()
+    return _unit_events(root, stamp, unit, period, _norm(scope))

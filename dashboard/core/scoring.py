@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -28,7 +29,7 @@ from dashboard.core.rules.compiler import (
     line_ids,
     metric_columns,
 )
-from dashboard.core.rules.loader import Loaded, find
+from dashboard.core.rules.loader import Loaded, RulesError, find
 
 # Names of the lines that are not rules: the base and the adjustments, in both languages.
 LINE_NAMES = {
@@ -175,6 +176,44 @@ def compute(loaded: Loaded, period: str, tables: dict[str, pa.Table], names: dic
                                        "FROM wide")
         rolled = query({"period_totals": totals}, f"SELECT * FROM ({compile_rollup(rs, spec)}) ORDER BY subject")
     return _Raw(loaded, period, wide, rolled, names)
+
+
+def score_months(wh: Warehouse, ruleset_id: str, months: list[str],
+                 scope: tuple[str, ...] | None = None) -> pa.Table:
+    """Results of a monthly ruleset for several months, one compiled pass per version in force (a month before
+    the ruleset came into force is left out); ranks hall-wide, rows limited to the scope."""
+    loaded_of: dict[Path, Loaded] = {}
+    by_version: dict[Path, list[str]] = {}
+    for month in months:
+        try:
+            loaded = find(ruleset_id, month)
+        except RulesError:
+            continue
+        loaded_of[loaded.path] = loaded
+        by_version.setdefault(loaded.path, []).append(month)
+    out = []
+    for path, parts in by_version.items():
+        loaded = loaded_of[path]
+        rs = loaded.ruleset
+        if rs.period != "month":
+            raise MetricsError(f"{ruleset_id} is scored by {rs.period}, not by month")
+        subjects, names = _subjects(wh, rs, parts)
+        inputs = {"subjects": subjects, "subject_events": _events(wh, rs, parts),
+                  "manual_scores": _manual(wh, rs, parts), "imported": _imported(wh, rs, parts, (ruleset_id,))}
+        out.append(tables(compute(loaded, parts[0], inputs, names, wh.query_with)).results)
+    if not out:
+        return pa.table({"period": pa.array([], pa.string()), "subject": pa.array([], pa.string())})
+    results = pa.concat_tables(out, promote_options="permissive")
+    if scope is None:
+        return results
+    if rs.subject == "unit":
+        keep = set(scope)
+    else:
+        grain, key, _ = GRAINS[rs.subject]
+        got = wh.query(f"SELECT DISTINCT {key} AS k FROM mart_{grain} WHERE unit_code IN (SELECT unnest(?::VARCHAR[]))",
+                       [list(scope)])
+        keep = set(got.column("k").to_pylist())
+    return _scoped(results, keep)
 
 
 def _stamp(raw: _Raw) -> dict:

@@ -15,7 +15,7 @@ LANG_KEY = "ui_lang"
 LANG_PARAM = "lang"
 # Filters and drill targets a pasted link must reproduce. A page switch drops the query string, so each value is
 # also kept in the session and written back to the URL on every run (see `carry_url_state`).
-CARRIED = ("period", "unit", "window", "ruleset", "compare", "metric", "group", "grain", "units", "view")
+CARRIED = ("period", "unit", "window", "ruleset", "compare", "metric", "group", "grain", "units", "view", "load", "reason", "top_n", "windows", "months", "card", "card_version", "diff_old", "diff_new", "whatif_period", "whatif_a", "whatif_b", "whatif_subject")
 _PREFIX = "url_"
 
 

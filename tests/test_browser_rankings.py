@@ -1,0 +1,42 @@
+"""The rankings and trends pages in a real browser (Debian's Chromium): table with sparklines, 红黑榜, a trend
+chart and small multiples render without an error; screenshots."""
+
+from __future__ import annotations
+
+from conftest import ARTIFACTS
+from test_browser import browser, server  # noqa: F401
+
+
+def _shot(page, name: str) -> None:
+    assert page.locator("[data-testid=stException]").count() == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(1500)  # let tables and charts finish drawing before the screenshot
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_rankings_page_in_a_real_browser(server, browser):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1500, "height": 1300})
+    page.goto(f"{server}/rankings?lang=zh&period=2025-06")
+    page.get_by_role("heading", name="考核排名").wait_for(timeout=60_000)
+    page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=60_000)
+    assert "grain=unit" in page.url and "ruleset=" in page.url
+    _shot(page, "rankings_zh.png")
+    page.goto(f"{server}/rankings?lang=zh&period=2025-06&view=red_black&top_n=3")
+    page.get_by_text("红榜（前列）").wait_for(timeout=60_000)
+    _shot(page, "rankings_red_black_zh.png")
+    page.close()
+
+
+def test_trends_page_in_a_real_browser(server, browser):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1500, "height": 1300})
+    page.goto(f"{server}/trends?lang=zh&period=2025-06&metric=satisfaction_rate&units=U001,U012")
+    page.get_by_role("heading", name="指标趋势").wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=60_000)
+    assert "units=U001" in page.url
+    _shot(page, "trends_zh.png")
+    page.goto(f"{server}/trends?lang=zh&period=2025-06&grain=window&metric=same_day_rate"
+              "&windows=W001,W002,W003,W004,W005,W006")
+    page.get_by_role("heading", name="指标趋势").wait_for(timeout=60_000)
+    page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=60_000)
+    _shot(page, "trends_facets_zh.png")
+    page.close()

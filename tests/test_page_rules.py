@@ -1,0 +1,195 @@
+"""The rules page on the demo: the chosen ruleset's card and its cases, its versions, and a year rescored under
+another ruleset — every change checked against `scoring.score` run independently."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.core import scoring
+from dashboard.core.db import REPO_ROOT, connect
+from dashboard.core.rules.loader import load
+
+APP = str(REPO_ROOT / "dashboard" / "app.py")
+YEAR = "2024"
+A, B = "yuanling_units", "jiange_departments"  # both score 部门 and 派驻单位 yearly
+A_FILE = REPO_ROOT / "rulesets" / A / "2017.yaml"
+
+
+def _open(**params) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=180)
+    for k, v in params.items():
+        app.query_params[k] = v
+    app.run()
+    app.switch_page("app_pages/rules.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+@pytest.fixture(scope="module")
+def at(demo_lake):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HALL_DATA", str(demo_lake.root))
+    yield _open(card=A, whatif_period=YEAR, whatif_b=f"{B}/2018.yaml")
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def scores(demo_lake):
+    wh = connect(demo_lake)
+    a = {r["subject"]: r for r in scoring.score(wh, A, YEAR).results.to_pylist()}
+    b = {r["subject"]: r for r in scoring.score(wh, B, YEAR).results.to_pylist()}
+    return a, b
+
+
+def _table(at: AppTest, column: str):
+    found = [d.value for d in at.dataframe if column in d.value.columns]
+    assert len(found) == 1, column
+    return found[0]
+
+
+def test_the_selected_rulesets_card_in_chinese(at):
+    rs = load(A_FILE).ruleset
+    assert [t.value for t in at.title] == ["考核细则"]
+    cards = [m.value for m in at.markdown if m.value.startswith("## ")]
+    assert len(cards) == 1
+    assert cards[0].startswith("## 沅陵县县直单位政务公开政务服务考核\n") and rs.name.zh == "沅陵县县直单位政务公开政务服务考核"
+    sha = hashlib.sha256(A_FILE.read_bytes()).hexdigest()
+    assert f"版本 2017，sha256 {sha[:12]}" in cards[0]
+    for sec in rs.sections:
+        assert f"### {sec.name.zh}" in cards[0]
+    assert any(c.value.startswith("数据截至") for c in at.caption)
+
+
+def test_the_embedded_cases_are_listed_and_all_pass(at):
+    rs = load(A_FILE).ruleset
+    cases = _table(at, "核对结果")
+    assert cases["案例"].tolist() == [c.name for c in rs.cases]
+    assert cases["手算说明"].tolist() == [c.note or "" for c in rs.cases]
+    assert cases["期望总分"].tolist() == [f"{c.expect.total:.2f}" if c.expect else
+                                       "；".join(f"{s} {e.total:.2f}" for s, e in c.expect_by_subject.items())
+                                       for c in rs.cases]
+    assert set(cases["核对结果"]) == {"✅ 通过"}
+    assert any(f"共 {len(rs.cases)} 个案例，{len(rs.cases)} 个与文件手算结果一致" in c.value for c in at.caption)
+
+
+def test_the_version_history_has_the_files_sha256(at):
+    versions = _table(at, "sha256")
+    assert versions.to_dict("records") == [{"版本": "2017", "施行起": "2017", "施行止": "至今",
+                                            "sha256": hashlib.sha256(A_FILE.read_bytes()).hexdigest(),
+                                            "文件": f"rulesets/{A}/2017.yaml"}]
+    assert any("只有一个版本" in i.value for i in at.info)
+
+
+def test_what_if_changes_are_the_differences_of_the_two_scorings(at, scores):
+    a, b = scores
+    assert {s.label: s.value for s in at.selectbox if s.label in ("考核年度", "现行（A）", "对比（B）")} == {
+        "考核年度": YEAR, "现行（A）": f"{A}/2017.yaml", "对比（B）": f"{B}/2018.yaml"}
+    table = _table(at, "名次变化")
+    by_name = {r["name"]: s for s, r in a.items()}
+    assert len(by_name) == len(a) and set(a) == set(b)  # the same units, names unique
+    assert sorted(table["名称"]) == sorted(by_name)
+    for row in table.to_dict("records"):
+        s = by_name[row["名称"]]
+        assert Decimal(row["变化"]) == b[s]["total"] - a[s]["total"]
+        assert (row["A 总分"], row["B 总分"]) == (f"{a[s]['total']:.2f}", f"{b[s]['total']:.2f}")
+        assert (row["A 名次"], row["B 名次"]) == (str(a[s]["rank"]), str(b[s]["rank"]))
+    sizes = [abs(Decimal(c)) for c in table["变化"]]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > 0
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["两套规则均评分"] == str(len(a))
+    assert metrics["总分变化"] == str(sum(1 for s in a if b[s]["total"] != a[s]["total"]))
+
+
+def test_why_lists_the_lines_that_add_up_to_the_change(at, scores):
+    a, b = scores
+    subject = next(s.value for s in at.selectbox if s.label == "查看对象")
+    top = max(a, key=lambda s: (abs(b[s]["total"] - a[s]["total"]), b[s]["total"] - a[s]["total"]))
+    assert abs(b[subject]["total"] - a[subject]["total"]) == abs(b[top]["total"] - a[top]["total"])
+    why = _table(at, "差额")
+    diffs = [Decimal(x) for x in why["差额"]]
+    assert sum(diffs, Decimal(0)) == b[subject]["total"] - a[subject]["total"]
+    assert [abs(d) for d in diffs] == sorted((abs(d) for d in diffs), reverse=True)
+    base = why[why["编号"] == "base"].to_dict("records")
+    # Base scores of the two rulesets, as their files state them.
+    assert base and Decimal(base[0]["A 得分"]) != Decimal(base[0]["B 得分"])
+
+
+def test_choices_live_in_the_url_and_a_ruleset_without_alternatives_says_so(demo_lake, monkeypatch):
+    monkeypatch.setenv("HALL_DATA", str(demo_lake.root))
+    app = _open(card=A, whatif_period=YEAR)
+    app.selectbox(key="w_rules_card").select("anshan_stationed").run()
+    assert not app.exception
+    assert app.query_params["card"] == "anshan_stationed"
+    assert any(m.value.startswith("## 鞍山市政务服务大厅派驻单位考核") for m in app.markdown)
+    assert any("没有与该方案考核对象和考核周期相同" in i.value for i in app.info)
+
+
+def test_in_english(demo_lake, monkeypatch):
+    monkeypatch.setenv("HALL_DATA", str(demo_lake.root))
+    app = _open(lang="en", card=A, whatif_period=YEAR, whatif_b=f"{B}/2018.yaml")
+    assert [t.value for t in app.title] == ["Assessment rules"]
+    rs = load(A_FILE).ruleset
+    assert any(m.value.startswith(f"## {rs.name.en}\n") for m in app.markdown)
+    assert set(_table(app, "Check")["Check"]) == {"✅ Pass"}
+    assert "Change" in _table(app, "Total A").columns
+
+
+@pytest.fixture
+def two_anshan_versions(tmp_path, monkeypatch):
+    """The shipped rulesets copied to a temporary folder, where anshan_stationed has a second version (2025-01), and
+    the loader, the diff and the what-if pointed at it."""
+    import shutil
+
+    from test_rules_versions import write_two_versions
+
+    from dashboard.core import whatif
+    from dashboard.core.rules import diff, loader
+
+    root = tmp_path / "rulesets"
+    shutil.copytree(REPO_ROOT / "rulesets", root)
+    write_two_versions(root / "anshan_stationed")
+    for fn, defaults in ((loader.ruleset_files, (root,)), (loader.find, (None, root)), (diff.resolve, (root,)),
+                         (diff.versions, (root,)), (whatif.score_file, (None, root))):
+        monkeypatch.setattr(fn, "__defaults__", defaults)
+    return root
+
+
+def test_two_versions_diffed_and_the_older_one_tried_on_a_newer_month(demo_lake, monkeypatch, two_anshan_versions):
+    from dashboard.core.rules import loader
+
+    monkeypatch.setenv("HALL_DATA", str(demo_lake.root))
+    app = _open(card="anshan_stationed", period="2025-06")
+    # The card opens on the newest version; the history lists both, and the diff counts the rules.
+    assert any("版本 2025-01" in m.value for m in app.markdown if m.value.startswith("## "))
+    assert _table(app, "sha256")["版本"].tolist() == ["2023-04", "2025-01"]
+    metrics = {m.label: m.value for m in app.metric}
+    assert (metrics["新增"], metrics["删除"], metrics["修改"]) == ("1", "1", "1")
+    changes = _table(app, "改动的字段")
+    assert sorted(zip(changes["变化"], changes["编号"], strict=True)) == [("修改", "late"), ("删除", "dress"),
+                                                                        ("新增", "smoking")]
+    assert any("+        points: -3" in c.value for c in app.code)
+
+    # What-if: A is the version in force in 2025-06 (2025-01), B the older one applied to the same month.
+    picked = {s.label: s.value for s in app.selectbox}
+    assert (picked["考核月份"], picked["现行（A）"], picked["对比（B）"]) == (
+        "2025-06", "anshan_stationed/2025-01.yaml", "anshan_stationed/2023-04.yaml")
+    assert any("B：" in c.value and "不适用于 2025-06" in c.value for c in app.caption)
+    wh = connect(demo_lake)
+    a = {r["name"]: r["total"] for r in scoring.score(wh, "anshan_stationed", "2025-06").results.to_pylist()}
+    only_old = two_anshan_versions.parent / "old_only"
+    (only_old / "anshan_stationed").mkdir(parents=True)
+    old = (two_anshan_versions / "anshan_stationed" / "2023-04.yaml").read_bytes()
+    (only_old / "anshan_stationed" / "2023-04.yaml").write_bytes(old.replace(b", to_period: 2024-12", b""))
+    monkeypatch.setattr(loader.find, "__defaults__", (None, only_old))
+    b = {r["name"]: r["total"] for r in scoring.score(wh, "anshan_stationed", "2025-06").results.to_pylist()}
+    table = _table(app, "名次变化")
+    assert len(table) == len(a) == len(b)
+    moved = 0
+    for row in table.to_dict("records"):
+        assert Decimal(row["变化"]) == b[row["名称"]] - a[row["名称"]]
+        moved += b[row["名称"]] != a[row["名称"]]
+    assert moved  # the demo month has lateness, dress or bonuses that the two versions score differently

@@ -1,0 +1,110 @@
+"""The unit page (单位) on the demo: opened from a URL, its score explained line by line (summing to the total),
+its windows with their links, and its records without personal data."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.core import marts, scoring
+from dashboard.core.db import REPO_ROOT, connect
+
+APP = str(REPO_ROOT / "dashboard" / "app.py")
+PAGE = "app_pages/unit.py"
+PERIOD = "2025-06"
+NUMBER = re.compile(r"[+-]?\d+\.\d+")
+
+
+def _open(demo_lake, monkeypatch, **params) -> AppTest:
+    monkeypatch.setenv("HALL_DATA", str(demo_lake.root))
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.fixture(scope="module")
+def scored(demo_lake):
+    s = scoring.score(connect(demo_lake), "anshan_stationed", PERIOD)
+    return s.results.to_pylist(), s.lines.to_pylist()
+
+
+def _busiest(scored) -> str:
+    """The unit with the most lines that moved its score (independent of the page)."""
+    results, lines = scored
+    moved = {r["subject"]: sum(1 for ln in lines if ln["subject"] == r["subject"] and ln["points"] != 0)
+             for r in results}
+    return max(sorted(moved), key=moved.__getitem__)
+
+
+@pytest.mark.parametrize(("period", "unit"), [("2025-03", "U007"), (PERIOD, "U021")])
+def test_a_url_with_period_and_unit_opens_that_unit(demo_lake, monkeypatch, period, unit):
+    at = _open(demo_lake, monkeypatch, period=period, unit=unit)
+    name = next(r["unit_name"] for r in marts.slice_mart(connect(demo_lake), "unit_month", period, None).to_pylist()
+                if r["unit_code"] == unit)
+    assert at.header[0].value == f"{name}（{unit}）· {period}"
+    picked = {s.label: s.value for s in at.selectbox}
+    assert picked["月份"] == period and picked["单位"] == unit
+
+
+def test_explanation_lines_sum_to_the_total(demo_lake, monkeypatch, scored):
+    results, lines = scored
+    unit = _busiest(scored)
+    at = _open(demo_lake, monkeypatch, period=PERIOD, unit=unit)
+    total = next(r["total"] for r in results if r["subject"] == unit)
+    want = sorted((ln for ln in lines if ln["subject"] == unit and ln["points"] != 0), key=lambda ln: ln["order"])
+    assert len(want) >= 2
+
+    bullets = next(m.value for m in at.markdown if m.value.startswith("- "))
+    shown = [(b[2:].rsplit("：", 1)[0], Decimal(NUMBER.findall(b)[-1])) for b in bullets.splitlines()]
+    assert [name for name, _ in shown] == [ln["name_zh"] for ln in want]
+    assert [points for _, points in shown] == [ln["points"] for ln in want]
+    assert sum(points for _, points in shown) == total
+
+    sum_line = next(m.value for m in at.markdown if m.value.startswith("合计："))
+    *terms, shown_total = (Decimal(x) for x in NUMBER.findall(sum_line))
+    assert terms == [p for _, p in shown]
+    assert sum(terms) == shown_total == total
+    assert any(m.label == "总分" and m.value == f"{total:.2f}" for m in at.metric)
+
+
+def test_windows_link_to_the_window_page(demo_lake, monkeypatch):
+    unit = "U003"
+    at = _open(demo_lake, monkeypatch, period=PERIOD, unit=unit)
+    want = marts.slice_mart(connect(demo_lake), "window_month", PERIOD, None, unit).to_pylist()
+    table = next(d.value for d in at.dataframe if "受理办件" in d.value.columns)
+    assert sorted(c for c in table["代码"] if isinstance(c, str)) == sorted(r["window_code"] for r in want if r["window_code"])
+    by_code = {r["window_code"]: r for r in want}
+    for _, shown in table.iterrows():
+        if not isinstance(shown["代码"], str):
+            assert shown["窗口"] == "（未登记窗口）"
+            continue
+        r = by_code[shown["代码"]]
+        assert shown["受理办件"] == r["cases_accepted"]
+        assert shown["详情"] == f"window?window={shown['代码']}&unit={unit}&period={PERIOD}&lang=zh"
+        n, d = r["satisfaction_rate_num"], r["satisfaction_rate_den"]
+        assert shown["好评率"].endswith(f"({n:,}/{d:,})") if d else shown["好评率"] == "无数据"
+
+
+def test_events_of_the_month_without_personal_data(demo_lake, monkeypatch):
+    wh = connect(demo_lake)
+    counts = wh.query("SELECT unit_code, count(*) AS n FROM events WHERE strftime(occurred_at AT TIME ZONE "
+                      "'Asia/Shanghai', '%Y-%m') = ? GROUP BY ALL ORDER BY n DESC, unit_code", [PERIOD]).to_pylist()
+    unit, n = counts[0]["unit_code"], counts[0]["n"]
+    at = _open(demo_lake, monkeypatch, period=PERIOD, unit=unit)
+    table = next(d.value for d in at.dataframe if "发生时间" in d.value.columns)
+    assert len(table) == n
+    assert all(str(v).startswith(PERIOD) for v in table["发生时间"])
+    assert not {"备注", "note", "recorded_by", "登记人"} & set(table.columns)
+
+
+def test_in_english(demo_lake, monkeypatch):
+    at = _open(demo_lake, monkeypatch, period=PERIOD, unit="U001", lang="en")
+    assert at.title[0].value == "Unit detail"
+    assert any(m.value.startswith("Sum: ") for m in at.markdown)
