@@ -51,9 +51,9 @@ def test_freshness_rows_are_the_warehouse_views_counts(demo_lake, monkeypatch):
     table = _frame(at, "最新月份")
     wh = connect(demo_lake)
     for name, t in TABLES.items():
-        want = wh.query(f'SELECT count(*) AS n FROM "{name}"').column("n")[0].as_py()
+        want = wh.query(f'SELECT count(*) AS n FROM "{name}_versions"').column("n")[0].as_py()
         row = table[table["数据表"] == f"{t.zh} ({name})"]
-        assert row["行数"].item() == want, name
+        assert row["存储行数（含历次版本）"].item() == want, name
     cases = table[table["数据表"] == "办件 (cases)"]
     newest = max(r["accepted_at"] for r in pq.read_table(demo_lake.table_dir("cases")).to_pylist())
     assert cases["最新月份"].item() == newest.astimezone(freshness.CST).strftime("%Y-%m") == "2025-06"
@@ -125,7 +125,7 @@ def test_upload_goes_through_the_gate_then_a_rebuild(lake, monkeypatch):
     assert wh.query("SELECT count(*) AS n FROM cases").column("n")[0].as_py() == 5
     assert "王小明" not in str(wh.query("SELECT * FROM cases").to_pylist())
     fresh = _frame(at, "最新月份")
-    assert fresh[fresh["数据表"] == "办件 (cases)"]["行数"].item() == 5
+    assert fresh[fresh["数据表"] == "办件 (cases)"]["存储行数（含历次版本）"].item() == 5
     assert at.warning  # ingested after the (absent) build
 
     at.button(key="data_build_run").click().run()
@@ -169,7 +169,7 @@ def test_build_rows_and_scoped_freshness(demo_lake):
                                           {"kind": "mart", "name": "unit_month", "rows": 2}]
     wh = connect(demo_lake)
     scoped = {r["table"]: r for r in freshness.table_freshness(wh, ("U001",))}
-    want = wh.query("SELECT count(*) AS n FROM cases WHERE unit_code = 'U001'").column("n")[0].as_py()
+    want = wh.query("SELECT count(*) AS n FROM cases_versions WHERE unit_code = 'U001'").column("n")[0].as_py()
     assert scoped["cases"]["rows"] == want and scoped["cases"]["scoped"]
     assert scoped["units"]["scoped"] and scoped["units"]["rows"] == 1
     assert not scoped["calendar_overrides"]["scoped"]
