@@ -67,11 +67,14 @@ def main() -> None:
     ap.add_argument("--root", required=True, help="a data folder with built marts (HALL_DATA)")
     ap.add_argument("--repeat", type=int, default=5, help="period changes per page")
     ap.add_argument("--runs", type=int, default=3, help="fresh processes per page (first renders)")
+    ap.add_argument("--pages", nargs="*", help="only these page files (default: every page)")
     args = ap.parse_args()
     from dashboard.ui.nav import PAGES
 
     print(f"{'page':<28}{'first p50':>10}{'first p95':>10}{'change p50':>11}{'change p95':>11}{'peak RSS':>10}")
     for path, _, _ in PAGES:
+        if args.pages and path not in args.pages:
+            continue
         firsts, changes, peak_all = [], [], 0
         for _ in range(args.runs):
             _, peak, out = measure(STEP, path, str(args.repeat), env={"HALL_DATA": args.root})

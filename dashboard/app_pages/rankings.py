@@ -222,7 +222,9 @@ def render() -> None:
         return
     months = last_months(periods, period, SPARK_MONTHS)
     with st.spinner(t("rankings.loading_history", lang, n=len(months))):
-        history = data.score_history(ruleset, months, scope)
+        # Every month at once, under one cache key: changing the month then only slices it.
+        history = data.score_history(ruleset, sorted(periods), scope)
+        history = history.filter(pl.col("period").is_in(months))
     prev = _previous_month(period)
     prev = prev if prev in months else None
     mart, key = MART[grain]
