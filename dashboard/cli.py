@@ -232,18 +232,25 @@ def rules_check(
     paths: list[Path] = typer.Argument(None, help="Ruleset files or folders (default: every file in rulesets/)."),
     lang: str = typer.Option("en", help="zh | en"),
 ) -> None:
-    """Validate ruleset files; every problem as file:line:col: message. Exit 1 if any."""
-    from dashboard.core.rules.loader import check, ruleset_files
+    """Validate ruleset files and run their cases; every problem as file:line:col: message. Exit 1 if any."""
+    from dashboard.core.rules.loader import case_problems, check, ruleset_files
 
     files: list[Path] = []
     for p in paths or []:
         files += sorted(p.glob("**/*.yaml")) if p.is_dir() else [p]
     loaded, problems = check(files or ruleset_files())
+    zh = lang == "zh"
     for one in loaded:
-        if not any(pr.file == str(one.path) for pr in problems):
-            out.print(f"ok {one.path}: {one.ruleset.id} from {one.ruleset.effective.from_period}, "
-                      f"{sum(len(s.items) for s in one.ruleset.sections)} rules, {len(one.ruleset.cases)} cases",
-                      highlight=False, markup=False)
+        if any(pr.file == str(one.path) for pr in problems):
+            continue
+        failed = case_problems(one)
+        problems += failed
+        rs = one.ruleset
+        if not failed:
+            rules, cases = sum(len(s.items) for s in rs.sections), len(rs.cases)
+            out.print(f"通过 {one.path}：{rs.id}，自 {rs.effective.from_period} 起，{rules} 条规则，{cases} 个案例全部通过"
+                      if zh else f"ok {one.path}: {rs.id} from {rs.effective.from_period}, {rules} rules, "
+                      f"{cases} cases pass", highlight=False, markup=False)
     for pr in problems:
         err.print(pr.render(lang), highlight=False, markup=False)
     raise typer.Exit(1 if problems else 0)

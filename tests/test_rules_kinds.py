@@ -126,7 +126,9 @@ def test_per_event(events, way, mode, cap, levels):
         if way == "points_by_severity":
             return {1: D("-3"), 3: D("-5")}.get(e["severity"], D(0))
         dur = e["duration_min"]
-        return D("-3") if dur is not None and dur >= 61 else (D("-2") if dur is not None and dur >= 21 else D(0))
+        if dur is None:  # recorded without a duration: the lowest tier (the least serious form of the event)
+            return D("-2")
+        return D("-3") if dur >= 61 else (D("-2") if dur >= 21 else D(0))
 
     names = _names(20)
     want = dict.fromkeys(names, D(0))

@@ -85,7 +85,17 @@ def test_a_valid_file_loads_with_exact_decimals_and_its_sha256(tmp_path):
     ("    max: 60\n    items", "    max: 50\n    items",
      "2025-01.yaml:9:5: section efficiency: its items' maxima sum to 60, not the section's 50"),
     # An unknown metric, with the catalog's name close by.
-    ("metric: on_time_rate", "metric: ontime_rate", "2025-01.yaml:16:17: unknown metric 'ontime_rate'"),
+    ("metric: on_time_rate", "metric: ontime_rate",
+     "2025-01.yaml:16:17: unknown metric 'ontime_rate' (did you mean 'on_time_rate'?)"),
+    # A parameter the engine cannot hold exactly (points are DECIMAL(18, 4)): an error, never rounded.
+    ("points_per_step: -0.2", "points_per_step: -0.00005",
+     "2025-01.yaml:19:26: -0.00005 cannot be held exactly: points have at most 4 decimal places and stay below "
+     "10,000,000,000,000"),
+    # A zero step would divide by zero at scoring time.
+    ("step: 0.001", "step: 0", "2025-01.yaml:18:15: step must be above 0"),
+    # A floor above the item's maximum.
+    ("        max: 60\n  - id: discipline", "        max: 60\n        floor: 61\n  - id: discipline",
+     "2025-01.yaml:13:9: floor 61 is above max 60"),
 ])
 def test_each_mistake_is_named_at_its_line_and_column(tmp_path, old, new, expected):
     assert old in VALID

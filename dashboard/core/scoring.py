@@ -25,9 +25,9 @@ from dashboard.core.rules.compiler import (
     compile_ruleset,
     is_adjustment,
     item_ids,
-    item_start,
     line_ids,
     metric_columns,
+    parts_in,
 )
 from dashboard.core.rules.loader import Loaded, RulesError, find
 
@@ -36,6 +36,7 @@ LINE_NAMES = {
     "base": ("基础分", "Base score"),
     "bonus_cap": ("加分超过上限的部分", "Bonuses above the cap"),
     "deduction_cap": ("扣分超过加分的部分", "Deductions beyond the bonuses"),
+    "base_floor": ("基本分扣完为止（加分前不低于下限）", "Base deductions stop at the floor (before bonuses)"),
     "total_floor": ("扣完为止（总分不低于下限）", "Deductions stop at the floor"),
     "total_cap": ("总分超过上限的部分", "Total above the cap"),
     "rounding": ("四舍五入", "Rounding"),
@@ -94,7 +95,7 @@ def _subjects(wh: Warehouse, rs: m.Ruleset, parts: list[str]) -> tuple[pa.Table,
     kinds = list(rs.unit_kinds)
     picked = wh.query_with(
         {"slice": table},
-        f"SELECT s.period, s.{key} AS subject, u.\"group\" AS grp, any_value(s.{label}) AS name"
+        f"SELECT s.period, s.{key} AS subject, u.\"group\" AS grp, u.kind AS kind, any_value(s.{label}) AS name"
         + "".join(f', sum(s."{c}")::BIGINT AS "{c}"' for c in cols)
         + " FROM slice AS s LEFT JOIN units AS u ON u.unit_code = s.unit_code "
         f"WHERE s.{key} IS NOT NULL AND (len(?::VARCHAR[]) = 0 OR u.kind IN (SELECT unnest(?::VARCHAR[]))) "
@@ -172,8 +173,9 @@ def compute(loaded: Loaded, period: str, tables: dict[str, pa.Table], names: dic
             or m.Rollup(period=granularity(period), combine="mean")  # type: ignore[arg-type]
         if not PERIOD.fullmatch(period):  # the label is written into the SQL: only a period's spelling may pass
             raise MetricsError(f"not a period: {period!r}")
-        totals = query({"wide": wide}, f"SELECT '{period}' AS period, period AS part, subject, grp, volume, total, flags "
-                                       "FROM wide")
+        ties = "".join(f", {c}" for c in wide.column_names if c.startswith("tb__"))
+        totals = query({"wide": wide}, f"SELECT '{period}' AS period, period AS part, subject, grp, volume, total, "
+                                       f"flags{ties} FROM wide")
         rolled = query({"period_totals": totals}, f"SELECT * FROM ({compile_rollup(rs, spec)}) ORDER BY subject")
     return _Raw(loaded, period, wide, rolled, names)
 
@@ -251,6 +253,7 @@ def _line_names(rs: m.Ruleset) -> dict[str, tuple[str, str]]:
             names[it.id] = (it.name.zh, it.name.en)
             names[f"{it.id}__clamp"] = (f"{it.name.zh}：超出本项分值范围的部分", f"{it.name.en}: beyond the item's range")
             names[f"{it.id}__veto"] = (f"{it.name.zh}：否决（不得分或减半）", f"{it.name.en}: vetoed (zero or half)")
+            names[f"{it.id}__round"] = (f"{it.name.zh}：本项四舍五入", f"{it.name.en}: item rounded")
     return names
 
 
@@ -293,11 +296,10 @@ def _items(raw: _Raw) -> pa.Table:
         for it in sec.items:
             def col(name: str) -> pa.ChunkedArray | pa.Array:
                 return raw.wide.column(name).cast(amount) if name in raw.wide.column_names else zero
-            scored = f"{it.id}__clamp" in raw.wide.column_names
             blocks.append(pa.table({
                 "period": raw.wide.column("period"), "subject": raw.wide.column("subject"),
                 "section": _constant(sec.id, n), "item_id": _constant(it.id, n), "kind": _constant(it.kind, n),
-                "start": _constant(item_start(it) if scored else 0, n, amount), "line": col(it.id),
+                "start": col(f"{it.id}__start"), "line": col(it.id),
                 "clamp": col(f"{it.id}__clamp"), "veto": col(f"{it.id}__veto"), "score": col(f"{it.id}__score")}))
     return _with(pa.concat_tables(blocks, promote_options="permissive"), _stamp(raw))
 
@@ -306,16 +308,23 @@ def _rollup_lines(raw: _Raw) -> pa.Table:
     """A rolled-up total's lines: each part's total (or its share of the mean) and the rounding that remains."""
     assert raw.rolled is not None
     rolled = {r["subject"]: r for r in raw.rolled.select(["subject", "total", "parts"]).to_pylist()}
-    spec = next((r for r in raw.loaded.ruleset.rollups if r.period == granularity(raw.period)), None)
+    rs = raw.loaded.ruleset
+    spec = next((r for r in rs.rollups if r.period == granularity(raw.period)), None)
     mean = spec is None or spec.combine == "mean"
+    whole = 1 if mean else (parts_in(rs.period, spec.period) if spec.partial == "scale" else None)  # type: ignore[union-attr]
     rows = []
     from decimal import ROUND_DOWN, Decimal
     for r in raw.wide.select(["period", "subject", "total"]).to_pylist():
         n = rolled[r["subject"]]["parts"]
-        share = (r["total"] / n).quantize(Decimal("0.0001"), rounding=ROUND_DOWN) if mean else r["total"]
+        # A mean (or a partial period scaled up) shows each part's share; a sum shows the part's total.
+        scaled = whole is not None and (mean or n != whole)
+        share = (r["total"] * (whole or 1) / n).quantize(Decimal("0.0001"), rounding=ROUND_DOWN) if scaled \
+            else r["total"]
+        note_zh = (f"（÷{n}）" if mean else f"（×{whole}/{n}）") if scaled else ""
+        note_en = (f" (÷{n})" if mean else f" (×{whole}/{n})") if scaled else ""
         rows.append({"period": raw.period, "subject": r["subject"], "line": r["period"], "order": 0,
-                     "name_zh": f"{r['period']} 得分" + (f"（÷{n}）" if mean else ""),
-                     "name_en": f"{r['period']} score" + (f" (÷{n})" if mean else ""), "points": share})
+                     "name_zh": f"{r['period']} 得分{note_zh}", "name_en": f"{r['period']} score{note_en}",
+                     "points": share})
     sums: dict[str, Decimal] = {}
     for row in rows:
         sums[row["subject"]] = sums.get(row["subject"], Decimal(0)) + row["points"]

@@ -18,6 +18,11 @@ class CaseSummary:
     expected: dict[str, Decimal]
     passed: bool
     problems: tuple[str, ...]
+    problems_zh: tuple[str, ...] = ()
+
+    def render(self, lang: str) -> tuple[str, ...]:
+        """The problems in the reader's language."""
+        return self.problems_zh if lang == "zh" and self.problems_zh else self.problems
 
 
 def summarize(rs: m.Ruleset) -> list[CaseSummary]:
@@ -29,8 +34,9 @@ def summarize(rs: m.Ruleset) -> list[CaseSummary]:
         else:
             expected = {s: e.total for s, e in (case.expect_by_subject or {}).items()}
         try:
-            problems = tuple(score_case(rs, case).problems)
+            result = score_case(rs, case)
+            problems, problems_zh = tuple(result.render("en")), tuple(result.render("zh"))
         except Exception as e:  # noqa: BLE001 - a case that cannot run fails, with the reason shown
-            problems = (f"{type(e).__name__}: {e}",)
-        out.append(CaseSummary(case.name, case.note, expected, not problems, problems))
+            problems = problems_zh = (f"{type(e).__name__}: {e}",)
+        out.append(CaseSummary(case.name, case.note, expected, not problems, problems, problems_zh))
     return out

@@ -27,6 +27,11 @@ class CaseResult:
     name: str
     rows: dict[str, dict]
     problems: list[str]
+    problems_zh: list[str] | None = None
+
+    def render(self, lang: str = "en") -> list[str]:
+        """The problems in the reader's language."""
+        return (self.problems_zh if lang == "zh" and self.problems_zh is not None else self.problems)
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -40,20 +45,21 @@ def connect() -> duckdb.DuckDBPyConnection:
 def relations(rs: m.Ruleset, periods: dict[str, dict[str, m.CaseInputs]]) -> dict[str, pa.Table]:
     """The four input relations of the compiled SELECT for {period: {subject: inputs}}."""
     cols = metric_columns(rs)
-    subjects: dict[str, list] = {"period": [], "subject": [], "grp": [], **{c: [] for c in cols}}
+    subjects: dict[str, list] = {"period": [], "subject": [], "grp": [], "kind": [], **{c: [] for c in cols}}
     events, manual, imported = [], [], []
     for period, by_subject in periods.items():
         for subject, inp in by_subject.items():
             subjects["period"].append(period)
             subjects["subject"].append(subject)
             subjects["grp"].append(inp.group)
+            subjects["kind"].append(inp.kind)
             for c in cols:
                 subjects[c].append(int(inp.metrics.get(c, 0)))
             events += [{"period": period, "subject": subject, **e.model_dump()} for e in inp.events]
             manual += [{"period": period, "subject": subject, "item_id": k, "value": v} for k, v in inp.manual.items()]
             imported += [{"period": period, "subject": subject, "ruleset": k, "total": v}
                          for k, v in inp.imported.items()]
-    types = {"period": pa.string(), "subject": pa.string(), "grp": pa.string()}
+    types = {"period": pa.string(), "subject": pa.string(), "grp": pa.string(), "kind": pa.string()}
     return {
         "subjects": pa.table({c: pa.array(v, types.get(c, pa.int64())) for c, v in subjects.items()}),
         "subject_events": pa.Table.from_pylist(events, schema=EVENTS),
@@ -77,24 +83,33 @@ def _lines(rs: m.Ruleset, row: dict) -> dict[str, Decimal]:
     return {k: row[k] for k in line_ids(rs) if row[k] != 0 and k != "base"}
 
 
-def _compare(rs: m.Ruleset, subject: str, row: dict, expect: m.CaseExpect, strict: bool, rollup: bool) -> list[str]:
+KEYS_ZH = {"total": "总分", "grade": "等次", "rank": "名次", "tier": "等级", "award": "称号", "excellent": "评优"}
+
+
+def _compare(rs: m.Ruleset, subject: str, row: dict, expect: m.CaseExpect, strict: bool,
+             rollup: bool) -> list[tuple[str, str]]:
+    """(en, zh) for each way the row differs from what the document says."""
     who = "" if subject == "case" else f"{subject}: "
     out = []
     for key in ("total", "grade", "rank", "tier", "award", "excellent"):
         want = getattr(expect, key)
         if want is not None and row.get(key) != want:
-            out.append(f"{who}{key} {row.get(key)} ≠ expected {want}")
+            out.append((f"{who}{key} {row.get(key)} ≠ expected {want}",
+                        f"{who}{KEYS_ZH[key]} {row.get(key)} ≠ 应为 {want}"))
     if not rollup:
         lines = _lines(rs, row)
         if expect.lines is not None or strict:
             want_lines = {k: Decimal(v) for k, v in (expect.lines or {}).items()}
             if lines != want_lines:
-                out.append(f"{who}lines {dict(lines)} ≠ expected {want_lines}")
+                out.append((f"{who}lines {dict(lines)} ≠ expected {want_lines}",
+                            f"{who}各行 {dict(lines)} ≠ 应为 {want_lines}"))
         total = row["base"] + sum(lines.values(), Decimal(0))
         if total != row["total"]:
-            out.append(f"{who}lines sum to {total}, not the total {row['total']}")
+            out.append((f"{who}lines sum to {total}, not the total {row['total']}",
+                        f"{who}各行合计 {total}，与总分 {row['total']} 不符"))
     if (expect.flags is not None or strict) and sorted(row["flags"]) != sorted(expect.flags or []):
-        out.append(f"{who}flags {row['flags']} ≠ expected {expect.flags or []}")
+        out.append((f"{who}flags {row['flags']} ≠ expected {expect.flags or []}",
+                    f"{who}标记 {row['flags']} ≠ 应为 {expect.flags or []}"))
     return out
 
 
@@ -114,16 +129,18 @@ def score_case(rs: m.Ruleset, case: m.Case) -> CaseResult:
     if case.rollup is not None:
         spec = next((r for r in rs.rollups if r.period == case.rollup), None)
         if spec is None:
-            return CaseResult(case.name, {}, [f"the ruleset has no {case.rollup} roll-up"])
+            return CaseResult(case.name, {}, [f"the ruleset has no {case.rollup} roll-up"],
+                              [f"本方案没有{ {'quarter': '季度', 'year': '年度'}[case.rollup]}汇总"])
         totals = pa.Table.from_pylist([{"period": "R", "part": r["period"], "subject": r["subject"], "grp": r["grp"],
-                                        "volume": r["volume"], "total": r["total"], "flags": r["flags"]}
+                                        "volume": r["volume"], "total": r["total"], "flags": r["flags"],
+                                        **{k: v for k, v in r.items() if k.startswith("tb__")}}
                                        for r in rows])
         rows = run({"period_totals": totals}, compile_rollup(rs, spec))
     by_subject = {r["subject"]: r for r in rows}
-    problems = []
+    problems: list[tuple[str, str]] = []
     for subject, want in expected.items():
         if subject not in by_subject:
-            problems.append(f"{subject}: not scored")
+            problems.append((f"{subject}: not scored", f"{subject}：未计分"))
             continue
         problems += _compare(rs, subject, by_subject[subject], want, case.inputs is not None, case.rollup is not None)
-    return CaseResult(case.name, by_subject, problems)
+    return CaseResult(case.name, by_subject, [en for en, _ in problems], [zh for _, zh in problems])

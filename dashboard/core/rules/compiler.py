@@ -25,7 +25,7 @@ from dashboard.core.rules import model as m
 
 AMOUNT = "DECIMAL(18, 4)"
 # Adjustment lines, in the order DESIGN.md §5 applies them; each is new total minus old total, so lines sum.
-ADJUSTMENTS = ("bonus_cap", "deduction_cap", "total_floor", "total_cap", "rounding")
+ADJUSTMENTS = ("bonus_cap", "deduction_cap", "base_floor", "total_floor", "total_cap", "rounding")
 # Rates are ordered by ⌊num·10¹⁸/den⌋: two different fractions with denominators below 10⁹ never share it.
 ORDER_SCALE = 10**18
 ZERO = f"CAST('0' AS {AMOUNT})"
@@ -81,9 +81,10 @@ def _event_points(rule: m.PerEvent) -> str:
         return f"CASE e.severity {whens} ELSE {ZERO} END"
     if rule.duration_tiers is not None:
         # The longest tier the duration reaches applies; shorter than every tier earns nothing.
+        # An event recorded without its duration is at least the least serious form: the lowest tier.
         tiers = sorted(rule.duration_tiers, key=lambda t: t.min_minutes, reverse=True)
         whens = " ".join(f"WHEN e.duration_min >= {t.min_minutes} THEN {_num(t.points)}" for t in tiers)
-        return f"CASE {whens} ELSE {ZERO} END"
+        return f"CASE WHEN e.duration_min IS NULL THEN {_num(tiers[-1].points)} {whens} ELSE {ZERO} END"
     return ZERO  # a rule that only raises flags
 
 
@@ -100,11 +101,17 @@ def _event_aggregates(rule: m.PerEvent) -> list[str]:
             f"coalesce(sum(CASE WHEN {match} THEN coalesce(e.count, 1) END), 0) AS {_q(rule.id + '__hits')}"]
 
 
-def _veto_aggregate(rule: m.RuleBase) -> str | None:
-    if rule.veto is None or not rule.veto.event_types:
-        return None
-    types = ", ".join(_str(t) for t in rule.veto.event_types)
-    return f"coalesce(sum(CASE WHEN e.event_type IN ({types}) THEN coalesce(e.count, 1) END), 0) AS {_q(rule.id + '__vetoes')}"
+def _veto_aggregates(rule: m.RuleBase) -> list[str]:
+    """Per veto tier, how many of the event types that tier counts the subject has."""
+    if rule.veto is None:
+        return []
+    out = []
+    for i, tier in enumerate(rule.veto.tiers, 1):
+        types = ", ".join(_str(t) for t in rule.veto.counted(tier)[0])
+        if types:
+            out.append(f"coalesce(sum(CASE WHEN e.event_type IN ({types}) THEN coalesce(e.count, 1) END), 0) "
+                       f"AS {_q(f'{rule.id}__vetoes{i}')}")
+    return out
 
 
 def _within(raw: str, bound: Decimal | None) -> str:
@@ -120,12 +127,21 @@ def _slope(rule: m.ThresholdSlope) -> str:
 
     With value = N/D, steps = ⌊(target − N/D) / step⌋ = (T·D − k·N) // (S·D) for whole T = target·k, S = step·k:
     no float and no DECIMAL division, so 99.99% against 100% is exactly one 0.01-point step short.
+    Continuous: points = (P/Q)·gap/(S·D), the exact rational rounded half-up (away from zero) to 0.0001 in integers.
     A zero denominator is no data: no points.
     """
     k = _scale(rule.target, rule.step)
     t, st = int(rule.target * k), int(rule.step * k)
     num, den = _nd(rule.metric)
     gap = f"({t} * {den} - {k} * {num})" if rule.direction == "below" else f"({k} * {num} - {t} * {den})"
+    if rule.continuous:
+        q = _scale(rule.points_per_step)
+        p = int(abs(rule.points_per_step) * q)
+        sign = "-" if rule.points_per_step < 0 else ""
+        a, b = f"({p} * {gap} * 10000)", f"({q} * {st} * {den})"
+        ten_thousandths = f"((2 * {a} + {b}) // (2 * {b}))"
+        return (f"CASE WHEN {den} > 0 AND {gap} > 0 THEN {sign}(({ten_thousandths})::DECIMAL(38, 0) "
+                f"* CAST('0.0001' AS {AMOUNT}))::{AMOUNT} ELSE {ZERO} END")
     steps = f"CASE WHEN {den} > 0 AND {gap} > 0 THEN {gap} // ({st} * {den}) ELSE 0 END"
     return f"(({steps})::{AMOUNT} * {_num(rule.points_per_step)})"
 
@@ -207,13 +223,19 @@ def _peer_compare(rule: m.PeerCompare) -> str:
 
 
 def _import(rule: m.ImportScore) -> str:
+    """The other assessment's total × scale; a total that is missing is no data (0, and `import_missing` raised)."""
     return f"coalesce(im.{_q(rule.ruleset)} * {_num(rule.scale)}, {ZERO})"
+
+
+def _counted(rule: m.PerEvent) -> str:
+    """The count a per_event rule over a metric multiplies: the metric, at most `max_count` (a sample's size)."""
+    n, _ = _nd(rule.metric)  # type: ignore[arg-type]
+    return n if rule.max_count is None else f"least({n}, {rule.max_count})"
 
 
 def _per_event_line(rule: m.PerEvent) -> str:
     if rule.metric is not None:
-        n, _ = _nd(rule.metric)
-        return _within(f"({n})::{AMOUNT} * {_num(rule.points or Decimal(0))}", rule.max_total)
+        return _within(f"({_counted(rule)})::{AMOUNT} * {_num(rule.points or Decimal(0))}", rule.max_total)
     return _within(f"coalesce(ev.{_q(rule.id)}, {ZERO})", rule.max_total)
 
 
@@ -242,9 +264,20 @@ def _can_only_lose(rule: m.RuleBase) -> bool:
 
 
 def item_start(rule: m.RuleBase) -> Decimal:
-    """What a scored item holds before its rule applies: its full max, or zero."""
+    """What a scored item holds before its rule applies: its full max, or zero (for a subject it applies to)."""
     start = rule.start or ("full" if _can_only_lose(rule) else "zero")
     return (rule.max or Decimal(0)) if start == "full" else Decimal(0)
+
+
+def _applies(rule: m.RuleBase) -> str | None:
+    """SQL true where the item applies to the subject (its unit kinds), None when it applies to everyone."""
+    if not rule.unit_kinds:
+        return None
+    return f"coalesce(s.kind IN ({', '.join(_str(k) for k in rule.unit_kinds)}), false)"
+
+
+def _only_where(cond: str | None, sql: str) -> str:
+    return sql if cond is None else f"CASE WHEN {cond} THEN {sql} ELSE {ZERO} END"
 
 
 def _items(rs: m.Ruleset) -> list[tuple[m.Section, m.RuleBase]]:
@@ -256,23 +289,16 @@ def _scored(rs: m.Ruleset, sec: m.Section) -> bool:
     return isinstance(rs.model, m.Scorecard) or sec.pool == "score"
 
 
-def base_points(rs: m.Ruleset) -> Decimal:
-    """The base line: the starts of the scored items, or the model's base when nothing is scored item by item."""
-    scored = [it for sec, it in _items(rs) if _scored(rs, sec)]
-    if isinstance(rs.model, m.BaseBonusDeduction) and not scored:
-        return rs.model.base
-    return sum((item_start(it) for it in scored), Decimal(0))
-
-
 def _veto_tier(rule: m.RuleBase) -> str:
-    """The index of the highest veto tier reached (0: none)."""
+    """The index of the highest veto tier reached (0: none), each tier counting its own event types and metrics."""
     assert rule.veto is not None
-    terms = [f"coalesce(ev.{_q(rule.id + '__vetoes')}, 0)"] if rule.veto.event_types else []
-    terms += [_nd(metric)[0] for metric in rule.veto.metrics]
-    count = " + ".join(terms)
-    tiers = sorted(enumerate(rule.veto.tiers, 1), key=lambda t: t[1].min_count, reverse=True)
-    whens = " ".join(f"WHEN {count} >= {t.min_count} THEN {i}" for i, t in tiers)
-    return f"CASE {whens} ELSE 0 END"
+    whens = []
+    for i, tier in sorted(enumerate(rule.veto.tiers, 1), key=lambda t: t[1].min_count, reverse=True):
+        types, counted_metrics = rule.veto.counted(tier)
+        terms = [f"coalesce(ev.{_q(f'{rule.id}__vetoes{i}')}, 0)"] if types else []
+        terms += [_nd(metric)[0] for metric in counted_metrics]
+        whens.append(f"WHEN {' + '.join(terms)} >= {tier.min_count} THEN {i}")
+    return f"CASE {' '.join(whens)} ELSE 0 END"
 
 
 def _flag_list(terms: list[str]) -> str:
@@ -301,6 +327,26 @@ def _flags_any(flags: list[str]) -> str:
     return f"list_has_any(flags, [{', '.join(_str(f) for f in flags)}]::VARCHAR[])"
 
 
+def _order(ranking: m.Ranking) -> str:
+    """Total first, then the ranking's tie-break measures (exact keys; no data last)."""
+    keys = ["total DESC"]
+    for tb in ranking.tie_break:
+        n, d = _q(tie_break_column(tb.metric, "n")), _q(tie_break_column(tb.metric, "d"))
+        key = n if metrics()[tb.metric].kind == "count" else f"CASE WHEN {d} > 0 THEN ({n} * {ORDER_SCALE}) // {d} END"
+        keys.append(f"{key} {'DESC' if tb.order == 'desc' else 'ASC'} NULLS LAST")
+    return ", ".join(keys)
+
+
+def _grade_flags(grades: list[m.Grade]) -> str:
+    """The flags list with each grade's own flags added for those who land in it."""
+    flagged = [g for g in grades if g.flags]
+    if not flagged:
+        return "flags"
+    whens = " ".join(f"WHEN grade = {_str(g.name.zh)} THEN [{', '.join(_str(f) for f in g.flags)}]::VARCHAR[]"
+                     for g in flagged)
+    return f"list_distinct(list_concat(flags, CASE {whens} ELSE []::VARCHAR[] END))"
+
+
 def group_stage(source: str, grades: list[m.Grade], ranking: m.Ranking | None,
                 excellence: m.Excellence | None) -> str:
     """CTEs from `source(period, subject, grp, volume, total, flags, …)` to `staged`: grade, rank, tier, title.
@@ -312,7 +358,8 @@ def group_stage(source: str, grades: list[m.Grade], ranking: m.Ranking | None,
     r = ranking or m.Ranking()
     part = "period, grp" if r.within == "group" else "period"
     ranked = f"volume >= {r.min_volume.min}" if r.min_volume else "true"
-    rank = f"CASE WHEN ranked THEN rank() OVER (PARTITION BY {part}, ranked ORDER BY total DESC) END"
+    order = _order(r)
+    rank = f"CASE WHEN ranked THEN rank() OVER (PARTITION BY {part}, ranked ORDER BY {order}) END"
     if r.tiers:
         base_tier = "CASE " + " ".join(f"WHEN rank BETWEEN {t.ranks[0]} AND {t.ranks[1]} THEN {i}"
                                        for i, t in enumerate(r.tiers, 1)) + f" WHEN rank IS NOT NULL THEN {len(r.tiers) + 1} END"
@@ -324,10 +371,18 @@ def group_stage(source: str, grades: list[m.Grade], ranking: m.Ranking | None,
     else:
         tier_index, tier = "NULL::INTEGER", "NULL::VARCHAR"
     eligible_award = f"ranked AND NOT {_flags_any(r.award_ineligible_flags)}"
-    award_rank = (f"CASE WHEN {eligible_award} THEN rank() OVER (PARTITION BY {part}, {eligible_award} "
-                  "ORDER BY total DESC) END")
-    award = ("CASE " + " ".join(f"WHEN award_rank BETWEEN {a.ranks[0]} AND {a.ranks[1]} THEN {_str(a.name.zh)}"
-                                for a in r.awards) + " END") if r.awards else "NULL::VARCHAR"
+    award_window = f"OVER (PARTITION BY {part}, {eligible_award} ORDER BY {order})"
+    award_rank = f"CASE WHEN {eligible_award} THEN rank() {award_window} END"
+    # The last place a tie group holds: its rank plus the others tied with it.
+    award_last = f"CASE WHEN {eligible_award} THEN count(*) {award_window} END"
+    if r.award_ties == "exclude":
+        # A tie group gets an award only when every place it holds is within the award's places.
+        fits = "award_rank >= {0} AND award_last <= {1}"
+    else:
+        fits = "award_rank BETWEEN {0} AND {1}"
+    award = ("CASE " + " ".join(f"WHEN {fits.format(first, last)} THEN {_str(a.name.zh)}"
+                                for a, (first, last) in zip(r.awards, r.award_ranks(), strict=True))
+             + " END") if r.awards else "NULL::VARCHAR"
     if excellence is not None:
         e = excellence
         epart = "period, grp" if e.within == "group" else "period"
@@ -335,8 +390,8 @@ def group_stage(source: str, grades: list[m.Grade], ranking: m.Ranking | None,
         candidate = f"(ranked AND {graded_ok} AND NOT {_flags_any(e.ineligible_flags)})"
         q = _scale(e.quota)
         quota_n = f"(({int(e.quota * q)} * count(*) OVER (PARTITION BY {epart})) // {q})"
-        order = f"OVER (PARTITION BY {epart}, {candidate} ORDER BY total DESC)"
-        place = f"rank() {order}" if e.ties_at_cutoff == "include" else f"count(*) {order}"
+        ex_order = f"OVER (PARTITION BY {epart}, {candidate} ORDER BY {order})"
+        place = f"rank() {ex_order}" if e.ties_at_cutoff == "include" else f"count(*) {ex_order}"
         excellent = f"coalesce({candidate} AND {place} <= {quota_n}, false)"
     else:
         excellent = "false"
@@ -346,17 +401,21 @@ def group_stage(source: str, grades: list[m.Grade], ranking: m.Ranking | None,
         demote = (f" REPLACE (CASE WHEN grade IN ({graded_in}) AND NOT excellent THEN {_str(excellence.demote_to)} "
                   "ELSE grade END AS grade)")
     return f"""
-graded AS (
+grade_only AS (
     SELECT *, {_grade(grades)} AS grade, {ranked} AS ranked FROM {source}
+),
+graded AS (
+    SELECT * REPLACE ({_grade_flags(grades)} AS flags) FROM grade_only
 ),
 ranked AS (
     SELECT *, {rank} AS rank FROM graded
 ),
 tiered AS (
-    SELECT *, {tier_index} AS tier_index, {award_rank} AS award_rank FROM ranked
+    SELECT *, {tier_index} AS tier_index, {award_rank} AS award_rank, {award_last} AS award_last FROM ranked
 ),
 decided AS (
-    SELECT * EXCLUDE (tier_index, award_rank), {tier} AS tier, {award} AS award, {excellent} AS excellent
+    SELECT * EXCLUDE (tier_index, award_rank, award_last), {tier} AS tier, {award} AS award,
+        {excellent} AS excellent
     FROM tiered
 ),
 staged AS (
@@ -369,22 +428,25 @@ def compile_ruleset(rs: m.Ruleset) -> str:
     items = _items(rs)
     event_rules = [it for _, it in items if isinstance(it, m.PerEvent) and it.event_type is not None]
     aggregates = [a for it in event_rules for a in _event_aggregates(it)]
-    aggregates += [a for _, it in items if (a := _veto_aggregate(it))]
+    aggregates += [a for _, it in items for a in _veto_aggregates(it)]
     manual = [it for _, it in items if isinstance(it, m.Manual)]
     imports = sorted({it.ruleset for _, it in items if isinstance(it, m.ImportScore)})
 
     line_sql, item_sql, flag_terms = [], [], []
     for sec, it in items:
-        raw = KINDS[it.kind](it)
+        applies = _applies(it)
+        raw = _only_where(applies, KINDS[it.kind](it))
         scored = _scored(rs, sec)
         # A scored item's `max` is its full score (applied by the clamp); elsewhere it bounds the line.
         line_sql.append(f"({raw if scored else _within(raw, it.max)})::{AMOUNT} AS {_q(it.id)}")
-        start = _num(item_start(it)) if scored else ZERO
-        held = f"({start} + {_q(it.id)})"
+        start = _only_where(applies, _num(item_start(it))) if scored else ZERO
+        line_sql.append(f"({start})::{AMOUNT} AS {_q(it.id + '__start')}")
+        held = f"({_q(it.id + '__start')} + {_q(it.id)})"
         if scored:
             kept = held if it.max is None else f"least({held}, {_num(it.max)})"
             kept = f"greatest({kept}, {_num(it.floor)})"
-            item_sql.append(f"({kept} - {held})::{AMOUNT} AS {_q(it.id + '__clamp')}")
+            item_sql.append(f"({_only_where(applies, f'{kept} - {held}')})::{AMOUNT} AS {_q(it.id + '__clamp')}")
+            kept = f"({held} + {_q(it.id + '__clamp')})"
         else:
             kept = held
         if it.veto is not None:
@@ -392,22 +454,36 @@ def compile_ruleset(rs: m.Ruleset) -> str:
             whens = " ".join(f"WHEN {i} THEN CAST('{factor[t.outcome]}' AS {AMOUNT})"
                              for i, t in enumerate(it.veto.tiers, 1))
             tier_col = _q(it.id + "__veto_tier")
-            line_sql.append(f"{_veto_tier(it)} AS {tier_col}")
+            reached = _veto_tier(it) if applies is None else f"CASE WHEN {applies} THEN {_veto_tier(it)} ELSE 0 END"
+            line_sql.append(f"{reached} AS {tier_col}")
             item_sql.append(f"(({kept}) * CASE {tier_col} {whens} ELSE CAST('1' AS {AMOUNT}) END - ({kept}))"
                             f"::{AMOUNT} AS {_q(it.id + '__veto')}")
-            flag_terms += [f"CASE WHEN ({_veto_tier(it)}) = {i} THEN {_str(flag)} END"
+            flag_terms += [f"CASE WHEN {tier_col} = {i} THEN {_str(flag)} END"
                            for i, t in enumerate(it.veto.tiers, 1) for flag in t.flags]
         if isinstance(it, m.PerEvent):
             hits = f"coalesce(ev.{_q(it.id + '__hits')}, 0)" if it.event_type else _nd(it.metric)[0]  # type: ignore[arg-type]
-            flag_terms += [f"CASE WHEN {hits} > 0 THEN {_str(f)} END" for f in it.flags]
-    score_parts = []
+            where = f" AND {applies}" if applies else ""
+            flag_terms += [f"CASE WHEN {hits} >= {it.flags_from_count}{where} THEN {_str(f)} END" for f in it.flags]
+        if isinstance(it, m.ImportScore):
+            where = f" AND {applies}" if applies else ""
+            flag_terms.append(f"CASE WHEN im.{_q(it.ruleset)} IS NULL{where} THEN 'import_missing' END")
+    score_parts, round_parts = [], []
     for sec, it in items:
-        parts = [_num(item_start(it)) if _scored(rs, sec) else ZERO, _q(it.id)]
+        parts = [_q(it.id + "__start"), _q(it.id)]
         if _scored(rs, sec):
             parts.append(_q(it.id + "__clamp"))
         if it.veto is not None:
             parts.append(_q(it.id + "__veto"))
+        unrounded = f"({' + '.join(parts)})"
+        if it.round is not None:
+            # As bulletins print items: the item's score half-up to its places, the difference a line of its own.
+            round_parts.append(f"(round({unrounded}, {it.round}) - {unrounded})::{AMOUNT} AS {_q(it.id + '__round')}")
+            parts.append(_q(it.id + "__round"))
         score_parts.append(f"({' + '.join(parts)})::{AMOUNT} AS {_q(it.id + '__score')}")
+    base_sql = " + ".join(_q(it.id + "__start") for sec, it in items if _scored(rs, sec))
+    if isinstance(rs.model, m.BaseBonusDeduction) and not any(_scored(rs, sec) for sec, _ in items):
+        base_sql = _num(rs.model.base)
+    tie_cols = [f"{expr} AS {_q(name)}" for name, expr in _tie_break_columns(rs)]
 
     def pool(name: str) -> str:
         cols = [_q(it.id + "__score") for sec, it in items
@@ -435,7 +511,7 @@ imported_lines AS (
 lines AS (
     SELECT
         s.period, s.subject, s.grp,
-        {_volume(rs)} AS volume,
+        {_volume(rs)} AS volume,{"".join(chr(10) + "        " + c + "," for c in tie_cols)}
         {line_block},
         {_flag_list(flag_terms)} AS flags
     FROM subjects AS s
@@ -446,8 +522,11 @@ lines AS (
 kept AS (
     SELECT *{", " + ", ".join(item_sql) if item_sql else ""} FROM lines
 ),
+item_rounded AS (
+    SELECT *{", " + ", ".join(round_parts) if round_parts else ""} FROM kept
+),
 scores AS (
-    SELECT *, {", ".join(score_parts)} FROM kept
+    SELECT *, {", ".join(score_parts)} FROM item_rounded
 ),
 pools AS (
     SELECT *, {pool("score")} AS score_pool, {pool("bonus")} AS bonus, {pool("deduction")} AS deduction FROM scores
@@ -457,7 +536,8 @@ pools AS (
         tail = f"""
 totals AS (
     SELECT *, (score_pool)::{AMOUNT} AS unrounded,
-        {ZERO} AS bonus_cap, {ZERO} AS deduction_cap, {ZERO} AS total_floor, {ZERO} AS total_cap
+        {ZERO} AS bonus_cap, {ZERO} AS deduction_cap, {ZERO} AS base_floor, {ZERO} AS total_floor,
+        {ZERO} AS total_cap
     FROM pools
 ),"""
     else:
@@ -466,6 +546,9 @@ totals AS (
         deduction_capped = "greatest(deduction, -bonus_capped)" if md.deduction_not_exceed_bonus else "deduction"
         floor = f"greatest(subtotal, {_num(md.total_floor)})" if md.total_floor is not None else "subtotal"
         cap = f"least(floored, {_num(md.total_cap)})" if md.total_cap is not None else "floored"
+        # 扣完为止 on the base part: the base less its deductions floors before the bonuses are added.
+        net = f"({base} + deduction_capped)"
+        based = f"greatest({net}, {_num(md.base_floor)})" if md.base_floor is not None else net
         tail = f"""
 capped AS (
     SELECT *, ({bonus_capped})::{AMOUNT} AS bonus_capped FROM pools
@@ -474,7 +557,8 @@ deducted AS (
     SELECT *, ({deduction_capped})::{AMOUNT} AS deduction_capped FROM capped
 ),
 summed AS (
-    SELECT *, ({base} + bonus_capped + deduction_capped)::{AMOUNT} AS subtotal FROM deducted
+    SELECT *, ({based} - {net})::{AMOUNT} AS base_floor,
+        ({based} + bonus_capped)::{AMOUNT} AS subtotal FROM deducted
 ),
 floored AS (
     SELECT *, ({floor})::{AMOUNT} AS floored FROM summed
@@ -493,17 +577,45 @@ rounded AS (
         *,
         round(unrounded, 2)::DECIMAL(18, 2) AS total,
         (round(unrounded, 2) - unrounded)::{AMOUNT} AS rounding,
-        {_num(base_points(rs))} AS base
+        ({base_sql or ZERO})::{AMOUNT} AS base
     FROM totals
 ),{group_stage("rounded", rs.grades, rs.ranking, rs.excellence)}
 SELECT * FROM staged
 """
 
 
+def _tie_break_metrics(rs: m.Ruleset) -> list[str]:
+    """Every metric a ranking of the ruleset (its own period's or a roll-up's) breaks ties by."""
+    out: list[str] = []
+    for ranking in [rs.ranking, *(r.ranking for r in rs.rollups)]:
+        for tb in (ranking.tie_break if ranking else []):
+            if tb.metric not in out:
+                out.append(tb.metric)
+    return out
+
+
+def tie_break_column(metric: str, part: str) -> str:
+    """The column holding a tie-break metric's numerator (n) or denominator (d), summed over parts in a roll-up."""
+    return f"tb__{metric}__{part}"
+
+
+def _tie_break_columns(rs: m.Ruleset) -> list[tuple[str, str]]:
+    out = []
+    for metric in _tie_break_metrics(rs):
+        n, d = _nd(metric)
+        out += [(tie_break_column(metric, "n"), n), (tie_break_column(metric, "d"), d)]
+    return out
+
+
 def _volume(rs: m.Ruleset) -> str:
     """The count the minimum-volume rule reads (0 when the ruleset has none)."""
     mv = rs.ranking.min_volume if rs.ranking else None
     return _nd(mv.metric)[0] if mv else "0::HUGEINT"
+
+
+def parts_in(own: str, longer: str) -> int:
+    """How many of a ruleset's own periods a longer period has: 3 months a quarter, 12 a year, 4 quarters a year."""
+    return {("month", "quarter"): 3, ("month", "year"): 12, ("quarter", "year"): 4}[(own, longer)]
 
 
 def rollup_flags(period: str) -> list[str]:
@@ -519,17 +631,22 @@ def compile_rollup(rs: m.Ruleset, rollup: m.Rollup) -> str:
     exact to 0.0001 and rounded half-up once. Flags whose scope lasts (rollup_flags) carry over.
     """
     kept = ", ".join(_str(f) for f in rollup_flags(rollup.period))
-    if rollup.combine == "sum":
+    # Σ in hundredths (exact integers), then ten-thousandths truncated toward zero, as a DECIMAL.
+    hundredths = "(sum_total * 100)::HUGEINT"
+    if rollup.combine == "sum" and rollup.partial == "sum":
         unrounded = f"sum_total::{AMOUNT}"
     else:
-        # Σ in hundredths (exact integers), then ten-thousandths truncated toward zero, as a DECIMAL.
-        hundredths = "(sum_total * 100)::HUGEINT"
-        unrounded = (f"(sign({hundredths}) * ((abs({hundredths}) * 100) // parts))::DECIMAL(38, 0) "
-                     f"* CAST('0.0001' AS {AMOUNT})")
+        # mean: Σ ÷ parts scored; a scaled partial sum: Σ ÷ parts scored × the parts the period has.
+        times = parts_in(rs.period, rollup.period) if rollup.combine == "sum" else 1
+        whole = f"parts = {times}" if rollup.combine == "sum" else "false"
+        unrounded = (f"CASE WHEN {whole} THEN sum_total::{AMOUNT} ELSE "
+                     f"(sign({hundredths}) * ((abs({hundredths}) * 100 * {times}) // parts))::DECIMAL(38, 0) "
+                     f"* CAST('0.0001' AS {AMOUNT}) END")
+    tie_sums = "".join(f", sum({_q(name)})::HUGEINT AS {_q(name)}" for name, _ in _tie_break_columns(rs))
     return f"""
 WITH combined AS (
     SELECT period, subject, any_value(grp) AS grp, sum(volume) AS volume, count(*) AS parts,
-        sum(total) AS sum_total,
+        sum(total) AS sum_total{tie_sums},
         list_distinct(list_filter(flatten(list(flags)), lambda f: list_contains([{kept}]::VARCHAR[], f))) AS flags
     FROM period_totals
     GROUP BY period, subject
@@ -556,10 +673,13 @@ def metric_columns(rs: m.Ruleset) -> list[str]:
         add(getattr(it, "metric", None))
         for t in getattr(it, "tests", []):
             add(t.metric)
-        for metric in (it.veto.metrics if it.veto else []):
-            add(metric)
+        for tier in (it.veto.tiers if it.veto else []):
+            for metric in it.veto.counted(tier)[1]:  # type: ignore[union-attr]
+                add(metric)
     if rs.ranking and rs.ranking.min_volume:
         add(rs.ranking.min_volume.metric)
+    for metric in _tie_break_metrics(rs):
+        add(metric)
     return used
 
 
@@ -572,6 +692,8 @@ def line_ids(rs: m.Ruleset) -> list[str]:
             out.append(f"{it.id}__clamp")
         if it.veto is not None:
             out.append(f"{it.id}__veto")
+        if it.round is not None:
+            out.append(f"{it.id}__round")
     return out + list(ADJUSTMENTS)
 
 
@@ -581,4 +703,4 @@ def item_ids(rs: m.Ruleset) -> list[str]:
 
 def is_adjustment(line: str) -> bool:
     """A line that only keeps the total within its rules (a cap, a floor, an item's range, a veto, rounding)."""
-    return line in ADJUSTMENTS or line.endswith(("__clamp", "__veto"))
+    return line in ADJUSTMENTS or line.endswith(("__clamp", "__veto", "__round"))

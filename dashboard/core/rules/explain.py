@@ -7,6 +7,7 @@ from decimal import Decimal
 from dashboard.core.contract import EVENT_LEVELS, catalog_flags, event_types
 from dashboard.core.metrics import metrics
 from dashboard.core.rules import model as m
+from dashboard.core.rules.compiler import parts_in
 
 
 def _pts(d: Decimal) -> str:
@@ -40,7 +41,12 @@ def _per_event(r: m.PerEvent, lang: str) -> str:
     zh = lang == "zh"
     if r.points is not None and r.metric is not None:
         counted = metrics()[r.metric].name(lang)
-        how = f"按{counted}每件 {_pts(r.points)} 分" if zh else f"{_pts(r.points)} for each of {counted}"
+        unit = {"cases": ("件", "case"), "items": ("项（事项）", "item"), "sample": ("件（抽查件）", "sampled case"),
+                "events": ("次", "occurrence"), None: ("件", "one")}[r.counts]
+        how = f"按{counted}每{unit[0]} {_pts(r.points)} 分" if zh else f"{_pts(r.points)} per {unit[1]} of {counted}"
+        if r.max_count is not None:
+            how += (f"，最多计 {r.max_count} {unit[0].split('（')[0]}" if zh else
+                    f", counting at most {r.max_count}")
     elif r.points is not None:
         how = f"每次 {_pts(r.points)} 分" if zh else f"{_pts(r.points)} per occurrence"
     elif r.points_by_level is not None:
@@ -56,7 +62,8 @@ def _per_event(r: m.PerEvent, lang: str) -> str:
         parts = [(f"持续 {t.min_minutes} 分钟及以上 {_pts(t.points)}" if zh else
                   f"{t.min_minutes} minutes or more: {_pts(t.points)}") for t in tiers]
         how = ("按持续时长每次（取达到的最高一档）" if zh else "per occurrence by duration (the highest tier reached): ") \
-            + ("，" if zh else ", ").join(parts)
+            + ("，" if zh else ", ").join(parts) \
+            + ("；未记录时长的按最低一档计" if zh else "; an event recorded without its duration counts as the lowest tier")
     else:
         how = "不计分" if zh else "no points"
     extra = []
@@ -71,7 +78,11 @@ def _per_event(r: m.PerEvent, lang: str) -> str:
         extra.append(f"本项最多 {_n(r.max)} 分" if zh else f"at most {_points_en(r.max)} for the item")
     for f in r.flags:
         flag = catalog_flags()[f]
-        extra.append(flag["zh"] if zh else flag["en"].lower())
+        if r.flags_from_count > 1:
+            extra.append(f"累计 {r.flags_from_count} 次及以上：{flag['zh']}" if zh else
+                         f"from {r.flags_from_count} occurrences: {flag['en'].lower()}")
+        else:
+            extra.append(flag["zh"] if zh else flag["en"].lower())
     return how + "".join(("；" if zh else "; ") + e for e in extra)
 
 
@@ -82,10 +93,13 @@ def _slope(r: m.ThresholdSlope, lang: str) -> str:
     if zh:
         side = "低于" if r.direction == "below" else "高于"
         more = "低" if r.direction == "below" else "高"
-        text = f"{metric}{side} {_pct(r.target)} 时，每{more} {step} 个百分点 {_pts(r.points_per_step)} 分（不足一档不计）"
+        tail = "（按实际差距连续计算，精确到 0.0001 分）" if r.continuous else "（不足一档不计）"
+        text = f"{metric}{side} {_pct(r.target)} 时，每{more} {step} 个百分点 {_pts(r.points_per_step)} 分{tail}"
     else:
         side = "below" if r.direction == "below" else "above"
-        text = (f"{metric} {side} {_pct(r.target)}: {_pts(r.points_per_step)} for each full {step} "
+        text = (f"{metric} {side} {_pct(r.target)}: {_pts(r.points_per_step)} per {step} percentage points "
+                f"{side} it, counted continuously (to 0.0001 of a point)" if r.continuous else
+                f"{metric} {side} {_pct(r.target)}: {_pts(r.points_per_step)} for each full {step} "
                 f"percentage points {side} it")
     if r.max is not None:
         text += f"；本项最多 {_n(r.max)} 分" if zh else f"; at most {_points_en(r.max)}"
@@ -170,8 +184,9 @@ def _peer(r: m.PeerCompare, lang: str) -> str:
 
 def _import(r: m.ImportScore, lang: str) -> str:
     if lang == "zh":
-        return f"取考核方案 {r.ruleset} 的同期总分 × {r.scale}"
-    return f"the total under ruleset {r.ruleset} for the same period × {r.scale}"
+        return f"取考核方案 {r.ruleset} 的同期总分 × {r.scale}（缺少该得分时记为无数据，不计分并标记）"
+    return (f"the total under ruleset {r.ruleset} for the same period × {r.scale} (a missing total is no data: "
+            "no points, and flagged)")
 
 
 def _veto(r: m.RuleBase, lang: str) -> str:
@@ -185,8 +200,13 @@ def _veto(r: m.RuleBase, lang: str) -> str:
     for t in sorted(r.veto.tiers, key=lambda t: t.min_count):
         flags = [catalog_flags()[f]["zh" if zh else "en"] for f in t.flags]
         tail = ("，" + "，".join(flags)) if zh and flags else ("; " + "; ".join(flags) if flags else "")
-        tiers.append(f"累计 {t.min_count} 件次及以上{outcome[t.outcome][0]}{tail}" if zh else
-                     f"from {t.min_count}: {outcome[t.outcome][1]}{tail}")
+        own = ""
+        if t.event_types is not None or t.metrics is not None:
+            types, counted = r.veto.counted(t)
+            names = [event_types()[x]["zh" if zh else "en"] for x in types] + [metrics()[x].name(lang) for x in counted]
+            own = f"（本档计{'、'.join(names)}）" if zh else f" (counting {', '.join(names)})"
+        tiers.append(f"累计 {t.min_count} 件次及以上{own}{outcome[t.outcome][0]}{tail}" if zh else
+                     f"from {t.min_count}{own}: {outcome[t.outcome][1]}{tail}")
     joined = "、".join(what) if zh else ", ".join(what)
     return (f"否决：{joined}" + "；".join([""] + tiers)) if zh else (f"veto on {joined}: " + "; ".join(tiers))
 
@@ -200,6 +220,11 @@ def rule_sentence(r: m.RuleBase, lang: str) -> str:
     what = body(r, lang)
     if r.max is not None and r.kind not in ("per_event", "threshold_slope"):  # type: ignore[attr-defined]
         what += f"；本项最多 {_n(r.max)} 分" if zh else f"; at most {_points_en(r.max)} for the item"
+    if r.unit_kinds:
+        what += (f"；仅适用于{'、'.join(r.unit_kinds)}" if zh else f"; applies to {', '.join(r.unit_kinds)} only")
+    if r.round is not None:
+        what += (f"；本项得分四舍五入保留 {r.round} 位小数" if zh else
+                 f"; the item's score is rounded half-up to {r.round} decimal place{'' if r.round == 1 else 's'}")
     if r.veto is not None:
         what += ("；" if zh else "; ") + _veto(r, lang)
     if r.note:
@@ -215,8 +240,15 @@ def _stage(ranking: m.Ranking | None, excellence: m.Excellence | None, lang: str
     if ranking is not None:
         where = ("各组（圈层）内" if ranking.within == "group" else "全部对象") if zh else \
             ("within each group" if ranking.within == "group" else "among all")
-        out.append(f"按总分{where}排名，同分同名次（如 1、2、2、4）。" if zh else
-                   f"Ranked by total {where}; equal totals share a rank (1, 2, 2, 4).")
+        if ranking.tie_break:
+            keys = [metrics()[tb.metric].name(lang) + (("（高者在前）" if tb.order == "desc" else "（低者在前）") if zh
+                    else (" (higher first)" if tb.order == "desc" else " (lower first)")) for tb in ranking.tie_break]
+            out.append(f"按总分{where}排名；总分相同时依次比较{'、'.join(keys)}，仍相同者同名次。" if zh else
+                       f"Ranked by total {where}; equal totals are ordered by {', then '.join(keys)}; "
+                       "still equal, they share a rank.")
+        else:
+            out.append(f"按总分{where}排名，同分同名次（如 1、2、2、4）。" if zh else
+                       f"Ranked by total {where}; equal totals share a rank (1, 2, 2, 4).")
         if ranking.min_volume:
             mv = ranking.min_volume
             out.append(f"{metrics()[mv.metric].name(lang)}不足 {mv.min} 的列出但不参与排名。" if zh else
@@ -231,9 +263,17 @@ def _stage(ranking: m.Ranking | None, excellence: m.Excellence | None, lang: str
         if ranking.below_lowest:
             out.append(f"低于最低等级者：{ranking.below_lowest.zh}" if zh else
                        f"Below the lowest tier: {ranking.below_lowest.en}")
-        for a in ranking.awards:
-            out.append(f"{_ranks(*a.ranks, lang)}授予「{a.name.zh}」" if zh else
-                       f"{_ranks(*a.ranks, lang).capitalize()}: “{a.name.en}”")
+        for a, (first, last) in zip(ranking.awards, ranking.award_ranks(), strict=True):
+            held = (f"（共 {a.places} 个名额）" if zh else f" ({a.places} award{'' if a.places == 1 else 's'})") \
+                if a.places else ""
+            out.append(f"{_ranks(first, last, lang)}授予「{a.name.zh}」{held}" if zh else
+                       f"{_ranks(first, last, lang).capitalize()}: “{a.name.en}”{held}")
+        if ranking.awards and ranking.award_ties == "exclude":
+            out.append("末位并列超出名额的，并列者均不授予该称号（称号数不超过名额）。" if zh else
+                       "A tie that would exceed an award's places gets none of it (never more awards than places).")
+        elif ranking.awards and ranking.award_ties == "include":
+            out.append("末位并列的均授予该称号（可能超出名额）。" if zh else
+                       "A tie at an award's last place shares it (it may be given more often than it has places).")
         if ranking.award_ineligible_flags:
             flags = [catalog_flags()[f]["zh" if zh else "en"] for f in ranking.award_ineligible_flags]
             out.append(f"有{'、'.join(flags)}情形的不授予称号（名次依次递补）。" if zh else
@@ -271,6 +311,9 @@ def _model(rs: m.Ruleset, lang: str) -> list[str]:
         out.append(f"加分合计不超过 {md.bonus_cap} 分。" if zh else f"Bonuses add at most {md.bonus_cap} in all.")
     if md.deduction_not_exceed_bonus:
         out.append("扣分不超过加分。" if zh else "Deductions never exceed the bonuses.")
+    if md.base_floor is not None:
+        out.append(f"基础分扣分扣完为止（不低于 {md.base_floor} 分），再加加分。" if zh
+                   else f"Deductions from the base stop at {md.base_floor}; bonuses are added after that.")
     if md.total_floor is not None:
         out.append(f"总分不低于 {md.total_floor} 分（扣完为止）。" if zh
                    else f"The total never falls below {md.total_floor} (deductions stop there).")
@@ -289,7 +332,11 @@ def _grade(g: m.Grade, lang: str) -> str:
     if g.max is not None:
         parts.append((f"{'不高于' if g.max_inclusive else '低于'} {g.max} 分") if zh
                      else f"{'at most' if g.max_inclusive else 'below'} {g.max}")
-    return f"{g.name.zh if zh else g.name.en}{'：' if zh else ': '}{('且' if zh else ' and ').join(parts)}"
+    text = f"{g.name.zh if zh else g.name.en}{'：' if zh else ': '}{('且' if zh else ' and ').join(parts)}"
+    if g.flags:
+        flags = [catalog_flags()[f]["zh" if zh else "en"] for f in g.flags]
+        text += f"（{'、'.join(flags)}）" if zh else f" ({'; '.join(flags)})"
+    return text
 
 
 def card(rs: m.Ruleset, lang: str = "zh", version: str | None = None, sha256: str | None = None) -> str:
@@ -325,6 +372,10 @@ def card(rs: m.Ruleset, lang: str = "zh", version: str | None = None, sha256: st
         lines += ["", f"## {period_name[0]}汇总" if zh else f"## {period_name[1]} roll-up"]
         lines.append(f"- {period_name[0]}得分为{how[r.combine][0]}。" if zh else
                      f"- The {period_name[1].lower()} score is {how[r.combine][1]}.")
+        if r.partial == "scale" and r.combine == "sum":
+            n = parts_in(rs.period, r.period)
+            lines.append(f"- 考核期不满 {n} 期的，按已考核各期的平均分 × {n} 计。" if zh else
+                         f"- Scored in fewer than {n} periods: the mean of those scored × {n}.")
         lines += [f"- {_grade(g, lang)}" for g in r.grades]
         lines += [f"- {x}" for x in _stage(r.ranking, r.excellence, lang)]
     if rs.assumptions:

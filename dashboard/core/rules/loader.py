@@ -173,6 +173,28 @@ def _load(path: Path, raw: bytes) -> Loaded:
     return Loaded(ruleset, path, hashlib.sha256(raw).hexdigest())
 
 
+def case_problems(one: Loaded) -> list[Problem]:
+    """Each embedded case that does not come out as the document says, at the case's line in the file."""
+    from dashboard.core.rules.cases import score_case
+
+    text = one.path.read_text(encoding="utf-8").splitlines()
+    out = []
+    for case in one.ruleset.cases:
+        try:
+            result = score_case(one.ruleset, case)
+            en, zh = result.render("en"), result.render("zh")
+        except Exception as e:  # noqa: BLE001 - a case that cannot run is a problem of the file, reported as such
+            en = zh = [f"{type(e).__name__}: {e}"]
+        if not en:
+            continue
+        line = next((i for i, row in enumerate(text, 1) if row.strip().lstrip("- ").startswith("name:")
+                     and case.name in row), 1)
+        col = len(text[line - 1]) - len(text[line - 1].lstrip()) + 1 if text else 1
+        out += [Problem(str(one.path), line, col, f"case {case.name!r}: {a}", f"案例「{case.name}」：{b}")
+                for a, b in zip(en, zh, strict=True)]
+    return out
+
+
 RULESETS = Path(__file__).resolve().parents[3] / "rulesets"
 
 

@@ -46,7 +46,33 @@ class Text(Strict):
 
 def _metric(v: str) -> str:
     if v not in metrics():
-        raise RuleValueError(f"unknown metric {v!r}", f"未知指标 {v!r}")
+        near = difflib.get_close_matches(v, list(metrics()), n=1)
+        raise RuleValueError(f"unknown metric {v!r}" + (f" (did you mean {near[0]!r}?)" if near else ""),
+                             f"未知指标 {v!r}" + (f"（是否应为 {near[0]!r}？）" if near else ""))
+    return v
+
+
+# Points are held as DECIMAL(18, 4): a value with more places, or too large, would be rounded or overflow silently.
+AMOUNT_PLACES = 4
+AMOUNT_LIMIT = Decimal(10) ** 13
+
+
+def _amount(v: Decimal) -> Decimal:
+    """A number of points the engine holds exactly, or an error (never a silently rounded parameter)."""
+    if not v.is_finite():
+        raise RuleValueError(f"{v} is not a number of points", f"{v} 不是有效分值")
+    if abs(v) >= AMOUNT_LIMIT or v != v.quantize(Decimal(1).scaleb(-AMOUNT_PLACES)):
+        raise RuleValueError(
+            f"{v} cannot be held exactly: points have at most {AMOUNT_PLACES} decimal places and stay below "
+            f"{AMOUNT_LIMIT:,}", f"{v} 无法精确保存：分值最多 {AMOUNT_PLACES} 位小数，且小于 {AMOUNT_LIMIT:,}")
+    return v
+
+
+def _positive_fraction(v: Decimal, info: ValidationInfo) -> Decimal:
+    """A step of a rate: a fraction above zero (a zero step would divide by zero)."""
+    v = _fraction(v, info)
+    if v <= 0:
+        raise RuleValueError(f"{info.field_name} must be above 0", f"{info.field_name} 必须大于 0")
     return v
 
 
@@ -71,6 +97,9 @@ def _count_metric(v: str) -> str:
 MetricId = Annotated[str, AfterValidator(_metric)]
 CountMetricId = Annotated[str, AfterValidator(_count_metric)]
 RateValue = Annotated[Decimal, AfterValidator(_fraction)]
+StepValue = Annotated[Decimal, AfterValidator(_positive_fraction)]
+Amount = Annotated[Decimal, AfterValidator(_amount)]
+UnitKind = Literal[UNIT_KINDS]  # type: ignore[valid-type]
 
 
 def _flag(v: str) -> str:
@@ -100,6 +129,10 @@ class VetoTier(Strict):
     min_count: Annotated[int, Field(ge=1)]
     outcome: Literal["zero", "half", "none"]
     flags: list[FlagCode] = []
+    # What this tier counts, when it differs from the veto's (剑阁: one complaint halves, overdue cases only add up
+    # toward the second tier).
+    event_types: list[EventType] | None = None
+    metrics: list[CountMetricId] | None = None
 
 
 class Veto(Strict):
@@ -111,10 +144,17 @@ class Veto(Strict):
 
     @model_validator(mode="after")
     def _something_counted(self) -> Veto:
-        if not self.event_types and not self.metrics:
-            raise RuleValueError("a veto counts event_types or metrics: give at least one",
-                                 "否决须统计至少一种事件类型（event_types）或计数指标（metrics）")
+        for t in self.tiers:
+            if not (self.event_types if t.event_types is None else t.event_types) and \
+                    not (self.metrics if t.metrics is None else t.metrics):
+                raise RuleValueError("a veto tier counts event_types or metrics: give at least one",
+                                     "否决的每一档须统计至少一种事件类型（event_types）或计数指标（metrics）")
         return self
+
+    def counted(self, tier: VetoTier) -> tuple[list[str], list[str]]:
+        """(event types, count metrics) that a tier counts."""
+        return (self.event_types if tier.event_types is None else tier.event_types,
+                self.metrics if tier.metrics is None else tier.metrics)
 
 
 class RuleBase(Strict):
@@ -124,17 +164,25 @@ class RuleBase(Strict):
     name: Text
     source: str | None = None
     note: str | None = None
-    max: Decimal | None = None
-    floor: Decimal = Decimal(0)
+    max: Amount | None = None
+    floor: Amount = Decimal(0)
     start: Literal["full", "zero"] | None = None
     veto: Veto | None = None
+    round: Annotated[int, Field(ge=0, le=AMOUNT_PLACES)] | None = None  # the item's score rounded half-up to places
+    unit_kinds: list[UnitKind] = []  # the item applies only to units of these kinds (乡镇 only, …)
+
+    @model_validator(mode="after")
+    def _range(self) -> RuleBase:
+        if self.max is not None and self.floor > self.max:
+            raise RuleValueError(f"floor {self.floor} is above max {self.max}", f"下限 floor {self.floor} 高于满分 max {self.max}")
+        return self
 
 
 class DurationTier(Strict):
     """Points for an event lasting at least `min_minutes` (the longest tier reached applies)."""
 
     min_minutes: int
-    points: Decimal
+    points: Amount
 
 
 
@@ -145,14 +193,18 @@ class PerEvent(RuleBase):
     kind: Literal["per_event"]
     event_type: EventType | None = None
     metric: CountMetricId | None = None
-    points: Decimal | None = None
-    points_by_level: dict[str, Decimal] | None = None
-    points_by_severity: dict[int, Decimal] | None = None
+    points: Amount | None = None
+    points_by_level: dict[str, Amount] | None = None
+    points_by_severity: dict[int, Amount] | None = None
     duration_tiers: list[DurationTier] | None = None
     count_mode: Literal["count", "once", "any"] = "count"
     levels: list[str] | None = None
-    max_total: Decimal | None = None
+    max_total: Amount | None = None
     flags: list[FlagCode] = []
+    flags_from_count: Annotated[int, Field(ge=1)] = 1  # flags are raised from this many occurrences on
+    # What one unit of a count metric is (办件, 事项, a sampled case), and the most the document lets it count.
+    counts: Literal["events", "cases", "items", "sample"] | None = None
+    max_count: Annotated[int, Field(ge=1)] | None = None
 
     @field_validator("levels")
     @classmethod
@@ -180,6 +232,16 @@ class PerEvent(RuleBase):
         if self.metric is not None and self.points is None and self.flags == []:
             raise RuleValueError("a per_event rule over a metric takes plain points",
                                  "按计数指标计分时只能使用 points")
+        if self.metric is not None and self.counts is None:
+            raise RuleValueError("a per_event rule over a count metric says what it counts: counts: cases, items, "
+                                 "sample or events", "按计数指标计分须写明计数对象：counts: cases（办件）、items（事项）、"
+                                 "sample（抽查件）或 events（事件）")
+        if self.counts == "sample" and self.max_count is None:
+            raise RuleValueError("counts: sample needs max_count, the size of the sample",
+                                 "counts: sample 须给出 max_count（抽查件数）")
+        if self.metric is None and (self.counts is not None or self.max_count is not None):
+            raise RuleValueError("counts and max_count apply to a count metric; recorded events are counted as they are",
+                                 "counts 与 max_count 仅用于计数指标")
         ways = [w for w in ("points", "points_by_level", "points_by_severity", "duration_tiers")
                 if getattr(self, w) is not None]
         if len(ways) > 1 or (not ways and not self.flags):
@@ -195,9 +257,12 @@ class ThresholdSlope(RuleBase):
     kind: Literal["threshold_slope"]
     metric: MetricId
     target: RateValue
-    step: RateValue
-    points_per_step: Decimal
+    step: StepValue
+    points_per_step: Amount
     direction: Literal["below", "above"] = "below"
+    # continuous: points_per_step × (gap ÷ step) exactly, not whole steps only (93.27% against 95% in 1-point
+    # percentage steps is −1.73); the rational is rounded half-up to the engine's 4 places.
+    continuous: bool = False
 
 
 def _check_value(metric: str, value: Decimal | None, field: str) -> None:
@@ -218,7 +283,7 @@ class Band(Strict):
     min_inclusive: bool = True
     max: Decimal | None = None
     max_inclusive: bool = False
-    points: Decimal
+    points: Amount
 
 
 class Step(RuleBase):
@@ -243,9 +308,9 @@ class RankPoints(RuleBase):
     metric: MetricId
     order: Literal["desc", "asc"] = "desc"
     within: Literal["all", "group"] = "all"
-    first_points: Decimal
-    decrement: Decimal
-    min_points: Decimal = Decimal(0)
+    first_points: Amount
+    decrement: Amount
+    min_points: Amount = Decimal(0)
 
 
 Op = Literal[">=", ">", "<=", "<", "=="]
@@ -258,7 +323,7 @@ class Condition(RuleBase):
     metric: MetricId
     op: Op
     value: Decimal
-    points: Decimal
+    points: Amount
 
     @model_validator(mode="after")
     def _values(self) -> Condition:
@@ -284,15 +349,15 @@ class AllOf(RuleBase):
 
     kind: Literal["all_of"]
     tests: Annotated[list[Comparison], Field(min_length=1)]
-    points: Decimal
+    points: Amount
 
 
 class Manual(RuleBase):
     """An assessor's value within [min_value, max_value], recorded in manual_scores with a reason."""
 
     kind: Literal["manual"]
-    min_value: Decimal
-    max_value: Decimal
+    min_value: Amount
+    max_value: Amount
 
     @model_validator(mode="after")
     def _bounds(self) -> Manual:
@@ -307,7 +372,7 @@ class Proportional(RuleBase):
 
     kind: Literal["proportional"]
     metric: MetricId
-    points: Decimal
+    points: Amount
 
     @model_validator(mode="after")
     def _rate(self) -> Proportional:
@@ -324,8 +389,8 @@ class PeerCompare(RuleBase):
     metric: MetricId
     within: Literal["all", "group"] = "group"
     better: Literal["higher", "lower"] = "higher"
-    points_at_or_better: Decimal
-    points_worse: Decimal
+    points_at_or_better: Amount
+    points_worse: Amount
 
 
 class ImportScore(RuleBase):
@@ -333,7 +398,7 @@ class ImportScore(RuleBase):
 
     kind: Literal["import_score"]
     ruleset: Annotated[str, Field(pattern=IDENT.pattern)]
-    scale: Decimal = Decimal(1)
+    scale: Amount = Decimal(1)
 
 
 Rule = Annotated[
@@ -369,10 +434,11 @@ class Grade(Strict):
     """A grade band with explicit edges: [min, max] with each edge inclusive or not."""
 
     name: Text
-    min: Decimal | None = None
+    min: Amount | None = None
     min_inclusive: bool = True
-    max: Decimal | None = None
+    max: Amount | None = None
     max_inclusive: bool = True
+    flags: list[FlagCode] = []  # raised on those who land in the grade (不合格 → 取消当季评优)
 
 
 class Effective(Strict):
@@ -394,18 +460,20 @@ class Scorecard(Strict):
     """Sections that sum to a declared maximum."""
 
     kind: Literal["scorecard"]
-    max: Decimal
+    max: Amount
 
 
 class BaseBonusDeduction(Strict):
     """A base score, bonuses up to a cap, deductions (optionally not exceeding the bonuses), floor and cap."""
 
     kind: Literal["base_bonus_deduction"]
-    base: Decimal
-    bonus_cap: Decimal | None = None
+    base: Amount
+    bonus_cap: Amount | None = None
     deduction_not_exceed_bonus: bool = False
-    total_floor: Decimal | None = Decimal(0)
-    total_cap: Decimal | None = None
+    # The base less its deductions stops here before any bonus is added (鞍山: 100 分扣完为止, then bonuses).
+    base_floor: Amount | None = None
+    total_floor: Amount | None = Decimal(0)
+    total_cap: Amount | None = None
 
 
 class CaseEvent(Strict):
@@ -422,6 +490,7 @@ class CaseInputs(Strict):
     """What one subject brings to a period: group, events, metric columns, assessors' values, imported totals."""
 
     group: str | None = None
+    kind: str | None = None
     events: list[CaseEvent] = []
     metrics: dict[str, Decimal] = {}
     manual: dict[str, Decimal] = {}
@@ -494,10 +563,26 @@ class MinVolume(Strict):
 
 
 class Award(Strict):
-    """A title for the ranks [first, last] (红旗窗口 for 1, 优秀窗口 for 2–3); flagged subjects are passed over."""
+    """A title for the ranks [first, last] (红旗窗口 for 1, 优秀窗口 for 2–3), or for the next `places` places after
+    the awards before it; flagged subjects are passed over."""
 
     name: Text
-    ranks: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)]
+    ranks: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)] | None = None
+    places: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Award:
+        if (self.ranks is None) == (self.places is None):
+            raise RuleValueError("give an award exactly one of ranks [first, last] or places (how many it holds)",
+                                 "称号须且只须给出 ranks（名次范围）或 places（名额）之一")
+        return self
+
+
+class TieBreak(Strict):
+    """A secondary measure that orders equal totals (higher first with desc)."""
+
+    metric: MetricId
+    order: Literal["desc", "asc"] = "desc"
 
 
 class Ranking(Strict):
@@ -510,6 +595,19 @@ class Ranking(Strict):
     below_lowest: Text | None = None
     awards: list[Award] = []
     award_ineligible_flags: list[FlagCode] = []
+    tie_break: list[TieBreak] = []
+    # A tie still standing across an award's last place: all share it (include, the award may be given more
+    # often than it has places) or none of the tied group gets it (exclude, never more than its places).
+    award_ties: Literal["include", "exclude"] | None = None
+
+    def award_ranks(self) -> list[tuple[int, int]]:
+        """Each award's [first, last] place, `places` counted on from the award before."""
+        out, last = [], 0
+        for a in self.awards:
+            first, end = (a.ranks[0], a.ranks[1]) if a.ranks is not None else (last + 1, last + (a.places or 0))
+            out.append((first, end))
+            last = end
+        return out
 
     @model_validator(mode="after")
     def _tiers_in_order(self) -> Ranking:
@@ -521,6 +619,9 @@ class Ranking(Strict):
             last = t.ranks[1]
         if self.downgrade and not self.tiers:
             raise RuleValueError("a downgrade needs tiers", "降级须先定义等级（tiers）")
+        if any(a.places is not None for a in self.awards) and self.award_ties is None:
+            raise RuleValueError("awards given by places say what a tie at the last place does: award_ties: include "
+                                 "or exclude", "按名额授予的称号须写明末位并列如何处理：award_ties: include 或 exclude")
         return self
 
 
@@ -541,6 +642,9 @@ class Rollup(Strict):
 
     period: Literal["quarter", "year"]
     combine: Literal["sum", "mean"]
+    # scale: a subject scored in fewer parts than the period has gets its mean × the parts in the period, so a
+    # partial quarter is comparable with a full one (霍州 staff); sum leaves it as the sum of what was scored.
+    partial: Literal["sum", "scale"] = "sum"
     grades: list[Grade] = []
     ranking: Ranking | None = None
     excellence: Excellence | None = None
