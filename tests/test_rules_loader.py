@@ -154,7 +154,7 @@ def test_hall_rules_check_and_card():
     runner = CliRunner()
     res = runner.invoke(app, ["rules", "check"])
     assert res.exit_code == 0, res.output
-    assert "ok " in res.output and "anshan_stationed from 2023-04" in res.output
+    assert "ok " in res.output and "anshan_stationed from 2023-04" in res.output and "cases pass" in res.output
     zh = runner.invoke(app, ["rules", "card", "anshan_stationed"])
     assert zh.exit_code == 0, zh.output
     for sentence in ("迟到早退：每次 −2 分（三(一)1）", "加分合计不超过 20 分。", "优秀：高于 90 分",
@@ -189,3 +189,34 @@ def test_hall_rules_check_reports_a_bad_file_and_overlapping_versions(tmp_path):
     bad.unlink()
     res = CliRunner().invoke(app, ["rules", "check", str(tmp_path)])
     assert res.exit_code == 0, res.output
+
+
+def test_hall_rules_check_runs_the_cases_and_speaks_the_chosen_language(tmp_path):
+    """A case whose expected total is wrong fails the check at the case's line, in English and in Chinese.
+
+    By hand: 99.8% on time is 2 steps of 0.1 point below 100% at −0.2 each → 60 − 0.4 = 59.6; three late arrivals
+    cost 6 of 40 → 34; total 93.6. The file claims 93.8.
+    """
+    from typer.testing import CliRunner
+
+    from dashboard.cli import app
+
+    case = """cases:
+  - name: 两项都扣分
+    inputs:
+      metrics: {on_time_rate_num: 998, on_time_rate_den: 1000}
+      events: [{event_type: late, count: 3}]
+    expect: {total: 93.8, lines: {on_time: -0.4, late: -6}}
+"""
+    folder = tmp_path / "demo_monthly"
+    folder.mkdir()
+    (folder / "2025-01.yaml").write_text(VALID + case, encoding="utf-8")
+    en = CliRunner().invoke(app, ["rules", "check", str(tmp_path)])
+    assert en.exit_code == 1
+    line = len(VALID.splitlines()) + 2
+    assert f"2025-01.yaml:{line}:5: case '两项都扣分': total 93.60 ≠ expected 93.8" in en.output, en.output
+    zh = CliRunner().invoke(app, ["rules", "check", "--lang", "zh", str(tmp_path)])
+    assert f"2025-01.yaml:{line}:5: 案例「两项都扣分」：总分 93.60 ≠ 应为 93.8" in zh.output, zh.output
+    (folder / "2025-01.yaml").write_text(VALID + case.replace("93.8", "93.6"), encoding="utf-8")
+    ok = CliRunner().invoke(app, ["rules", "check", "--lang", "zh", str(tmp_path)])
+    assert ok.exit_code == 0 and "1 个案例全部通过" in ok.output, ok.output

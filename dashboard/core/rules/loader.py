@@ -189,7 +189,7 @@ def case_problems(one: Loaded) -> list[Problem]:
             continue
         line = next((i for i, row in enumerate(text, 1) if row.strip().lstrip("- ").startswith("name:")
                      and case.name in row), 1)
-        col = len(text[line - 1]) - len(text[line - 1].lstrip()) + 1 if text else 1
+        col = text[line - 1].find("name:") + 1 if text else 1
         out += [Problem(str(one.path), line, col, f"case {case.name!r}: {a}", f"案例「{case.name}」：{b}")
                 for a, b in zip(en, zh, strict=True)]
     return out
