@@ -247,3 +247,29 @@ def test_a_missing_imported_score_is_flagged_as_no_data():
                                         f"SELECT subject, x, flags FROM ({compile_ruleset(rs)})")}
     assert out["a"]["x"] == D(18) and out["a"]["flags"] == []
     assert out["b"]["x"] == D(0) and out["b"]["flags"] == ["import_missing"]
+
+
+def test_events_filtered_by_duration_and_severity():
+    """鞍山 三(一)2 旷工 (空岗 over half a day, ≥ 240 min) counted apart from shorter absences: three 旷工 raise the
+    report flag, while two 旷工 and five short absences do not; an event without a duration is not 旷工. 三(一)4
+    情节严重 (severity 3) phone use is reported, severity 1 is not."""
+    rs = m.Ruleset.model_validate({
+        "id": "probe", "name": TEXT, "source": "test", "subject": "unit", "period": "month",
+        "effective": {"from_period": "2025-01"}, "model": {"kind": "base_bonus_deduction", "base": 0,
+                                                          "total_floor": None},
+        "sections": [{"id": "s", "name": TEXT, "pool": "deduction", "items": [
+            {"id": "absent", "name": TEXT, "kind": "per_event", "event_type": "post_empty", "min_minutes": 240,
+             "flags": ["reported_to_supervisor"], "flags_from_count": 3},
+            {"id": "phone", "name": TEXT, "kind": "per_event", "event_type": "phone", "severities": [3],
+             "points": -5, "flags": ["no_excellence_quarter"]}]}]})
+    events = [{"subject": "a", "event_type": "post_empty", "duration_min": 300} for _ in range(3)]
+    events += [{"subject": "b", "event_type": "post_empty", "duration_min": 240} for _ in range(2)]
+    events += [{"subject": "b", "event_type": "post_empty", "duration_min": 30} for _ in range(5)]
+    events += [{"subject": "b", "event_type": "post_empty", "duration_min": None}]
+    events += [{"subject": "b", "event_type": "phone", "severity": 1}, {"subject": "a", "event_type": "phone",
+                                                                        "severity": 3}]
+    out = {r["subject"]: r for r in run(_tables({"subject": ["a", "b"]}, events),
+                                        f"SELECT subject, phone, flags FROM ({compile_ruleset(rs)})")}
+    assert sorted(out["a"]["flags"]) == ["no_excellence_quarter", "reported_to_supervisor"]
+    assert out["a"]["phone"] == D(-5)
+    assert out["b"]["flags"] == [] and out["b"]["phone"] == D(0)

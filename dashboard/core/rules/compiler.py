@@ -93,6 +93,10 @@ def _event_aggregates(rule: m.PerEvent) -> list[str]:
     match = f"e.event_type = {_str(rule.event_type)}"
     if rule.levels:
         match += f" AND e.level IN ({', '.join(_str(x) for x in rule.levels)})"
+    if rule.severities:
+        match += f" AND e.severity IN ({', '.join(str(int(x)) for x in rule.severities)})"
+    if rule.min_minutes is not None:
+        match += f" AND e.duration_min >= {int(rule.min_minutes)}"
     times = {"count": "coalesce(e.count, 1)", "once": "1", "any": "1"}[rule.count_mode]
     points = f"sum(CASE WHEN {match} THEN ({_event_points(rule)}) * {times} END)"
     if rule.count_mode == "any":

@@ -69,6 +69,11 @@ def _per_event(r: m.PerEvent, lang: str) -> str:
     extra = []
     if r.levels:
         extra.append(f"仅计{'、'.join(r.levels)}" if zh else f"only at level {', '.join(r.levels)}")
+    if r.severities:
+        sev = "、".join(str(x) for x in r.severities)
+        extra.append(f"仅计严重程度 {sev} 级" if zh else f"only at severity {', '.join(str(x) for x in r.severities)}")
+    if r.min_minutes is not None:
+        extra.append(f"仅计持续 {r.min_minutes} 分钟及以上" if zh else f"only events lasting {r.min_minutes} minutes or more")
     if r.count_mode != "count":
         extra.append({"once": ("每条记录计一次（不按次数累计）", "each record once, whatever its count"),
                       "any": ("有则计一次，不累计", "once if any, not cumulative")}[r.count_mode][0 if zh else 1])

@@ -199,6 +199,8 @@ class PerEvent(RuleBase):
     duration_tiers: list[DurationTier] | None = None
     count_mode: Literal["count", "once", "any"] = "count"
     levels: list[str] | None = None
+    severities: list[int] | None = None  # only events of these severities count (情节严重 → 3)
+    min_minutes: Annotated[int, Field(ge=0)] | None = None  # only events lasting this long count (旷工: ≥ 240)
     max_total: Amount | None = None
     flags: list[FlagCode] = []
     flags_from_count: Annotated[int, Field(ge=1)] = 1  # flags are raised from this many occurrences on
@@ -239,6 +241,9 @@ class PerEvent(RuleBase):
         if self.counts == "sample" and self.max_count is None:
             raise RuleValueError("counts: sample needs max_count, the size of the sample",
                                  "counts: sample 须给出 max_count（抽查件数）")
+        if self.metric is not None and (self.levels or self.severities or self.min_minutes is not None):
+            raise RuleValueError("levels, severities and min_minutes filter recorded events, not a count metric",
+                                 "levels、severities、min_minutes 只用于筛选事件，不能用于计数指标")
         if self.metric is None and (self.counts is not None or self.max_count is not None):
             raise RuleValueError("counts and max_count apply to a count metric; recorded events are counted as they are",
                                  "counts 与 max_count 仅用于计数指标")
