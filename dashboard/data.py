@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypedDict
+from typing import NamedTuple, TypedDict
 
 import polars as pl
 import streamlit as st
@@ -26,6 +26,10 @@ class AsOf(TypedDict, total=False):
     latest_period: str | None
     cases_rows: int
     options: dict
+    as_of: str | None  # the instant deadlines are judged at (ISO 8601), and where it came from
+    as_of_source: str | None
+    provisional: list[str]  # months whose numbers can still change (数据未完结)
+    latest_provisional: bool
 
 
 def _norm(scope: Scope) -> Scope:
@@ -107,24 +111,59 @@ def _rules_stamp() -> tuple[tuple[str, int], ...]:
     return tuple((str(p), p.stat().st_mtime_ns) for p in ruleset_files())
 
 
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
-def _monthly_rulesets(period: str, rules: tuple) -> list[str]:
-    from dashboard.core.rules.loader import RulesError, find, ruleset_files
+class RulesetChoice(NamedTuple):
+    """A ruleset that can score a subject over a period: its id (what the URL carries), its names, and its own period
+    (a shorter one is rolled up to the period chosen)."""
 
-    out = []
+    id: str
+    name_zh: str
+    name_en: str
+    period: str
+
+    def name(self, lang: str) -> str:
+        return self.name_zh if lang == "zh" else self.name_en
+
+
+_ORDER = ("month", "quarter", "year")
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=128)
+def _rulesets_for(subject: str, period: str, rules: tuple) -> list[RulesetChoice]:
+    from dashboard.core.rules.loader import RulesError, find, ruleset_files
+    from dashboard.core.scoring import granularity
+
+    wanted = granularity(period)
+    out: dict[str, RulesetChoice] = {}
     for path in ruleset_files():
+        if path.parent.name in out:
+            continue
         try:
             rs = find(path.parent.name, period).ruleset
-        except RulesError:
+        except RulesError:  # not in force then, or a file that does not load (`hall rules check` names it)
             continue
-        if rs.period == "month" and rs.subject == "unit" and rs.id not in out:
-            out.append(rs.id)
-    return out
+        if rs.subject != subject:
+            continue
+        # Its own period, or a shorter one that the ruleset itself says how to roll up (a sum or a mean): a scheme
+        # that never says how its months make a quarter is not offered for one.
+        if rs.period == wanted or (_ORDER.index(rs.period) < _ORDER.index(wanted)
+                                   and any(r.period == wanted for r in rs.rollups)):
+            out[rs.id] = RulesetChoice(rs.id, rs.name.zh, rs.name.en, rs.period)
+    return list(out.values())
 
 
-def monthly_rulesets(period: str) -> list[str]:
-    """Ids of the monthly unit rulesets in force for the month (what a bulletin can be issued under)."""
-    return _monthly_rulesets(period, _rules_stamp())
+def rulesets_for(subject: str, period: str) -> list[RulesetChoice]:
+    """The rulesets in force for the period (a month, quarter or year) that score `subject` (unit, window or staff)
+    over it, by id: those whose own period it is, and shorter ones with a roll-up to it."""
+    return _rulesets_for(subject, period, _rules_stamp())
+
+
+def default_ruleset(subject: str, ids: list[str]) -> str | None:
+    """The ruleset a page opens on among `ids`: the catalog's declared default for the subject
+    (`default_rulesets` in rulesets/_catalog.yaml) when it is offered, else the first; None when there is none."""
+    from dashboard.core.contract import load_catalog
+
+    declared = (load_catalog().get("default_rulesets") or {}).get(subject)
+    return declared if declared in ids else (ids[0] if ids else None)
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
@@ -200,6 +239,19 @@ def _ruleset_versions(rules: tuple) -> list:
 def ruleset_versions() -> list:
     """Every version file of every ruleset (`rules.diff.Version`: id, version, effective periods, sha256)."""
     return _ruleset_versions(_rules_stamp())
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False)
+def _version_rollups(rules: tuple) -> dict[str, tuple[str, ...]]:
+    from dashboard.core import whatif
+    from dashboard.core.rules.diff import versions
+
+    return whatif.rollups_of(versions())
+
+
+def version_rollups() -> dict[str, tuple[str, ...]]:
+    """Each version file's roll-ups (the quarter or year it says how to score from its own periods), by relpath."""
+    return _version_rollups(_rules_stamp())
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
@@ -442,42 +494,32 @@ def build_marts(scope: Scope, progress=None):
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
-def _monthly_rulesets_for(subject: str, period: str, rules: tuple) -> list[str]:
-    from dashboard.core.rules.loader import RulesError, find, ruleset_files
-
-    out = []
-    for path in ruleset_files():
-        try:
-            rs = find(path.parent.name, period).ruleset
-        except RulesError:
-            continue
-        if rs.period == "month" and rs.subject == subject and rs.id not in out:
-            out.append(rs.id)
-    return out
-
-
-def monthly_rulesets_for(subject: str, period: str) -> list[str]:
-    """Ids of the monthly rulesets in force for the month that score `subject` (unit, window or staff)."""
-    return _monthly_rulesets_for(subject, period, _rules_stamp())
-
-
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
 def _ruleset_meta(ruleset: str, period: str, rules: tuple) -> dict:
     from dashboard.core.rankings import pass_line
     from dashboard.core.rules.loader import find
+    from dashboard.core.scoring import granularity, parts_of
 
     loaded = find(ruleset, period)
     rs = loaded.ruleset
     top = rs.model.max if rs.model.kind == "scorecard" else (rs.model.total_cap or rs.model.base)
+    grades, ranking, combine = rs.grades, rs.ranking, None
+    if granularity(period) != rs.period:  # rolled up: the roll-up's own grades and ranking; a sum's maximum grows
+        spec = next((r for r in rs.rollups if r.period == granularity(period)), None)
+        combine = spec.combine if spec else "mean"
+        grades, ranking = (spec.grades, spec.ranking) if spec else ([], None)
+        if combine == "sum":
+            top = top * len(parts_of(rs.period, period))
     return {"id": rs.id, "name_zh": rs.name.zh, "name_en": rs.name.en, "subject": rs.subject,
-            "version": loaded.path.stem, "max": top, "pass_line": pass_line(rs.grades),
-            "grades": [(g.name.zh, g.name.en) for g in rs.grades],
-            "bands": [(g.name.zh, g.min, g.min_inclusive) for g in rs.grades],
-            "ranking_within": rs.ranking.within if rs.ranking else None}
+            "version": loaded.path.stem, "max": top, "pass_line": pass_line(grades),
+            "grades": [(g.name.zh, g.name.en) for g in grades],
+            "bands": [(g.name.zh, g.min, g.min_inclusive) for g in grades],
+            "ranking_within": ranking.within if ranking else None,
+            "own_period": rs.period, "combine": combine}
 
 
 def ruleset_meta(ruleset: str, period: str) -> dict:
-    """The version of a ruleset in force for the period, summarised: names, subject, maximum, pass line, grades."""
+    """The version of a ruleset in force for the period, summarised: names, subject, maximum, pass line, grades (a
+    roll-up's own when the period is longer than the ruleset's), its own period and how its parts combine."""
     return _ruleset_meta(ruleset, period, _rules_stamp())
 
 

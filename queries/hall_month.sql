@@ -1,5 +1,7 @@
--- grain: one row per hall (大厅) × month (Asia/Shanghai) with activity: the hall's numerators and denominators
--- (all of its units together, plus queue tickets whose unit is unknown); handling median and P90 at this grain.
+-- grain: one row per hall (大厅) × month (Asia/Shanghai), for every hall with an active unit in the month and every
+-- month from the first with data to the newest acceptance: the hall's numerators and denominators (all of its units
+-- together, plus queue tickets whose unit is unknown); handling median and P90 at this grain. A hall with nothing in
+-- a month still gets its row: counts 0, every denominator 0 ("no data"), no median.
 with
 
 measured as (
@@ -10,6 +12,31 @@ measured as (
     where grain = 'hall_month'
 ),
 
+months as (
+    select strftime(m, '%Y-%m') as period, m::date as first_day, last_day(m) as last_day
+    from range(
+        (select min(month) from measures),
+        (select max(month) from measures) + interval 1 day,
+        interval 1 month
+    ) as t(m)
+),
+
+-- A hall is open in a month when one of its units is active then (as unit_month lists units).
+active_halls as (
+    select distinct m.period, u.hall_code
+    from months as m
+    join units as u
+        on u.hall_code is not null
+        and coalesce(u.active_from, m.first_day) <= m.last_day
+        and coalesce(u.active_to, m.last_day) >= m.first_day
+),
+
+hall_periods as (
+    select period, hall_code from active_halls
+    union
+    select period, hall_code from measured
+),
+
 handling as (
     select strftime(month, '%Y-%m') as period, hall_code, handling_days_median, handling_days_p90
     from handling_quantiles
@@ -18,11 +45,14 @@ handling as (
 
 final as (
     select
-        m.*,
+        p.period,
+        p.hall_code,
+        coalesce(columns(m.* exclude (period, hall_code)), 0),
         h.handling_days_median,
         h.handling_days_p90
-    from measured as m
-    left join handling as h on h.period = m.period and h.hall_code is not distinct from m.hall_code
+    from hall_periods as p
+    left join measured as m on m.period = p.period and m.hall_code is not distinct from p.hall_code
+    left join handling as h on h.period = p.period and h.hall_code is not distinct from p.hall_code
 )
 
 select * from final

@@ -194,3 +194,12 @@ def test_bulletin_page_offers_both_files(demo_lake, monkeypatch):
     assert at.title[0].value == "月度考核通报"
     labels = [b.label for b in at.get("download_button")]
     assert "下载 XLSX" in labels and "下载 PDF" in labels and "下载 CSV" in labels
+
+
+def test_a_provisional_month_says_so_in_its_title_and_notes(wh, zh):
+    """The newest month (the test demo's 2025-06) is provisional (数据未完结) until the rectification limit has run out
+    after it: the bulletin's title and first note say so; the month before is final and says nothing."""
+    assert marts.provisional_periods(wh.lake) == [PERIOD]
+    assert zh.title.endswith("（暂定）") and "数据未完结" in zh.footnotes[0]
+    before = bulletin.build(wh, "2025-05", "anshan_stationed", "en")
+    assert not before.title.endswith("(provisional)") and not any("not final" in n for n in before.footnotes)

@@ -16,7 +16,7 @@ from python_calamine import CalamineWorkbook
 
 from dashboard.core import demo
 from dashboard.core.calendar import CalendarError, WorkCalendar
-from dashboard.core.contract import TABLES
+from dashboard.core.contract import TABLES, event_types
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MAPPING = tomllib.loads((REPO_ROOT / "data" / "mappings" / "cases_zh.toml").read_text(encoding="utf-8"))
@@ -171,7 +171,8 @@ def test_three_units_stay_below_the_satisfaction_line(frames):
     below = sat.filter(pl.col("ok") < 0.98 * pl.col("n")).group_by("month").len()
     assert (below["len"] >= 3).sum() > 0.5 * sat["month"].n_unique()
     pooled = sat.group_by("unit_code").agg(rate=pl.col("ok").sum() / pl.col("n").sum()).sort("rate")
-    assert set(pooled["unit_code"][:4]) >= set(demo.LOW_SATISFACTION_UNITS)
+    # Among the lowest over the 24 months; the declining unit and the improving ones spend months as low.
+    assert set(pooled["unit_code"][:6]) >= set(demo.LOW_SATISFACTION_UNITS)
     # A small demo has a few dozen ratings per unit and month: judge each unit by quarter.
     quarter = pl.col("month").str.slice(0, 4) + "Q" + ((pl.col("month").str.slice(5, 2).cast(pl.Int32) - 1) // 3 + 1
                                                        ).cast(pl.String)
@@ -272,3 +273,134 @@ def test_a_month_too_big_for_one_worksheet_is_handed_over_in_parts(tmp_path, mon
     assert all(n == 40 for n in sizes[:-1]) and 0 < sizes[-1] <= 40
     parquet = sum(pq.read_metadata(tmp_path / f).num_rows for f in s.files if f.startswith("cases_"))
     assert sum(sizes) + parquet == s.rows["cases"]
+
+
+# ------------------------------------------------------------------------------------------- a real spread
+# Computed from the exports with polars (not through the marts), on the same small demo as above: about 830 cases a
+# month, so a unit-month holds a few to a hundred cases and a window-month a few ratings. Margins allow for that.
+
+def _on_time(frames) -> pl.DataFrame:
+    """Finished cases without a suspension, latest version, by unit and month of acceptance: on time or not."""
+    c = (frames["cases"].sort("updated_at").group_by("case_id").last()
+         .filter((pl.col("status") == "办结") & (pl.col("suspended_days") == 0)
+                 & (pl.col("completed_at") >= pl.col("accepted_at")) & (pl.col("unit_code") != "U999"))
+         .with_columns(month=pl.col("accepted_at").dt.strftime("%Y-%m"),
+                       ontime=pl.col("completed_at") <= pl.col("deadline_at")))
+    return c.group_by("unit_code", "month").agg(ok=pl.col("ontime").sum(), n=pl.len())
+
+
+def test_on_time_rates_spread_between_units_and_months(frames):
+    um = _on_time(frames)
+    # Unit-months with 40 cases or more (a rate then moves in steps of 2.5 points at most).
+    big = um.filter(pl.col("n") >= 40).with_columns(rate=pl.col("ok") / pl.col("n"))
+    assert big.height >= 100
+    assert big["rate"].max() == 1.0 and big["rate"].min() < 0.95
+    assert big["rate"].quantile(0.1) < 0.975
+    # Persistent profiles: the weak units finish late far more often than the strong ones, over the 24 months.
+    pooled = {name: um.filter(pl.col("unit_code").is_in(group)).select(pl.col("ok").sum() / pl.col("n").sum()).item()
+              for name, group in (("strong", demo.STRONG_UNITS), ("weak", demo.WEAK_UNITS))}
+    assert pooled["strong"] > 0.99 and pooled["weak"] < pooled["strong"] - 0.02
+    by_unit = um.group_by("unit_code").agg(rate=pl.col("ok").sum() / pl.col("n").sum())
+    assert by_unit["rate"].max() - by_unit["rate"].min() >= 0.06
+
+
+def test_some_units_improve_and_some_decline(frames):
+    sat = _satisfaction(frames["evaluations"])
+    months = sorted(sat["month"].unique())
+
+    def half(ms):
+        return sat.filter(pl.col("month").is_in(ms)).group_by("unit_code").agg(pl.col("ok").sum(), pl.col("n").sum())
+
+    h = (half(months[:6]).join(half(months[-6:]), on="unit_code", suffix="_last")
+         .with_columns(change=pl.col("ok_last") / pl.col("n_last") - pl.col("ok") / pl.col("n")))
+    # The planted changes are five points and more; a unit's 6-month rate here rests on 100–400 ratings (a standard
+    # error of 1–2 points), so 2.5 points is a change, not noise.
+    steady = h.filter((pl.col("n") >= 100) & (pl.col("n_last") >= 100))
+    assert steady["change"].max() >= 0.025 and steady["change"].min() <= -0.025
+    for group, sign in ((demo.IMPROVING_UNITS, 1), (demo.DECLINING_UNITS, -1)):
+        g = h.filter(pl.col("unit_code").is_in(group))
+        change = g["ok_last"].sum() / g["n_last"].sum() - g["ok"].sum() / g["n"].sum()
+        assert sign * change >= 0.02, (group, change)
+
+
+def test_a_bad_patch_then_recovery(frames):
+    # 不动产 (U003) is big enough here (~70 cases a month) to see its four bad months against the months around them;
+    # the other planted patch (燃气) has a dozen cases a month, too few to judge at this size.
+    on_time, sat = _on_time(frames), _satisfaction(frames["evaluations"])
+    months = sorted(sat["month"].unique())
+    idx = demo.BAD_PATCHES["U003"]
+    patch = [months[i] for i in idx]
+    around = [months[i] for i in range(min(idx) - 4, max(idx) + 6) if i not in idx and 0 <= i < len(months)]
+    for table in (on_time, sat):
+        mine = table.filter(pl.col("unit_code") == "U003")
+        p, r = mine.filter(pl.col("month").is_in(patch)), mine.filter(pl.col("month").is_in(around))
+        assert p["ok"].sum() < 0.98 * p["n"].sum()
+        assert p["ok"].sum() / p["n"].sum() < r["ok"].sum() / r["n"].sum() - 0.03
+
+
+def test_some_windows_stay_below_the_line_for_months(frames):
+    ev = frames["evaluations"].filter(pl.col("rating").is_between(1, 5) & pl.col("window_code").is_not_null())
+    w = (ev.with_columns(month=pl.col("rated_at").dt.strftime("%Y-%m"))
+         .group_by("window_code", "month").agg(ok=(pl.col("rating") >= 3).sum(), n=pl.len())
+         .sort("window_code", "month")
+         .with_columns(below=(pl.col("ok") < 0.98 * pl.col("n")) & (pl.col("n") >= 5)))
+    months = sorted(w["month"].unique())
+    nxt = {a: b for a, b in zip(months, months[1:], strict=False)}
+    below = set(w.filter(pl.col("below")).select("window_code", "month").iter_rows())
+    running = {wc for wc, m in below if (wc, nxt.get(m)) in below}
+    # Windows rated badly in two months running, with five ratings or more each: some, far from all.
+    assert 1 <= len(running) < 0.25 * w["window_code"].n_unique()
+
+
+# Anshan's points (rulesets/anshan_stationed) for the event types it reads, worked by hand for an independent check.
+ANSHAN = {"late": -2, "misconduct": -2, "dress": -2, "badge": -3, "clutter": -2, "evaluator_off": -2, "attitude": -2,
+          "quarrel": -5, "meeting_absent": -3, "refused_extended_service": -5, "disobey_management": -5, "fight": -5,
+          "staff_change": -5, "criticized": -5, "inspection_negative": -10, "clock_in_missed": -5,
+          "backoffice_absent": -5, "consult_shirk": -5, "norms_violation": -5, "norms_unrectified": -5, "pennant": 3,
+          "info_adopted": 2, "suggestion_adopted": 3, "represented_hall": 2, "cooperation": 2}
+
+
+def test_conduct_spreads_monthly_grades(runs, frames):
+    e = frames["events"].filter(pl.col("verified")).with_columns(month=pl.col("occurred_at").dt.strftime("%Y-%m"))
+    pts = (pl.when(pl.col("event_type") == "post_empty")
+           .then(pl.when(pl.col("duration_min") > 180).then(-5).when(pl.col("duration_min") > 60).then(-3).otherwise(-2))
+           .when(pl.col("event_type") == "phone").then(pl.when(pl.col("severity") == 3).then(-5).otherwise(-3))
+           .when(pl.col("event_type") == "praise_or_media")
+           .then(pl.col("level").replace_strict({"市级": 3, "省级": 5, "国家级": 10}, default=0))
+           .otherwise(pl.col("event_type").replace_strict(ANSHAN, default=0))) * pl.col("count")
+    net = (e.with_columns(p=pts).group_by("unit_code", "month")
+           .agg(ded=pl.col("p").clip(upper_bound=0).sum(), bon=pl.col("p").clip(lower_bound=0).sum()))
+    units = pq.read_table(runs[0].out_dir / "units.parquet").column("unit_code").to_pylist()
+    gap = {runs[0].months[i] for i in demo.GAP_MONTHS}
+    grid = pl.DataFrame([(u, m) for m in runs[0].months for u in units if not (u == demo.GAP_UNIT and m in gap)],
+                        schema=["unit_code", "month"], orient="row")
+    total = (grid.join(net, on=["unit_code", "month"], how="left").fill_null(0)
+             .with_columns(total=(100 + pl.col("ded")).clip(lower_bound=0) + pl.col("bon").clip(upper_bound=20)))
+    grade = (pl.when(pl.col("total") > 90).then(pl.lit("优秀")).when(pl.col("total") >= 80).then(pl.lit("良好"))
+             .when(pl.col("total") >= 60).then(pl.lit("合格")).otherwise(pl.lit("不合格")))
+    per = total.with_columns(grade=grade).group_by("month").agg(
+        grades=pl.col("grade").n_unique(), top=pl.col("grade").value_counts().struct.field("count").max() / pl.len())
+    assert (per["grades"] == 4).sum() >= 18
+    assert per["top"].mean() <= 0.6 and per["top"].max() <= 0.7
+    # Weak units collect several deductions a month and few bonuses; strong units the other way round.
+    kind = {t: spec["kind"] for t, spec in event_types().items()}
+    e = e.with_columns(bonus=pl.col("event_type").replace_strict(kind) == "bonus")
+
+    def per_unit_month(group):
+        mine = e.filter(pl.col("unit_code").is_in(group))
+        return (~mine["bonus"]).sum() / len(group) / 24, mine["bonus"].sum() / len(group) / 24
+
+    (weak_d, weak_b), (strong_d, strong_b) = per_unit_month(demo.WEAK_UNITS), per_unit_month(demo.STRONG_UNITS)
+    assert weak_d >= 6 and strong_d <= 2.5 and strong_b > 3 * weak_b, (weak_d, weak_b, strong_d, strong_b)
+
+
+def test_post_empty_has_durations_and_complaints_are_rare(frames):
+    e = frames["events"]
+    d = e.filter(pl.col("event_type") == "post_empty")["duration_min"]
+    assert d.null_count() == 0 and d.min() >= 20
+    assert (d < 60).mean() > 0.5 and ((d >= 60) & (d < 240)).mean() > 0.2 and (d >= 240).sum() >= 3
+    rare = (e.filter(pl.col("event_type").is_in(["complaint_12345", "service_complaint", "media_exposure"]))
+            .group_by(pl.col("occurred_at").dt.year().alias("y"), "unit_code").len())
+    assert rare.height >= 1
+    # Most units have none in a year; the few that do have one or two.
+    assert rare.group_by("y").len()["len"].max() <= 8 and rare["len"].max() <= 2

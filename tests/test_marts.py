@@ -185,7 +185,8 @@ def _warehouse(draw):
 @given(data=_warehouse())
 def test_every_grain_rolls_up_to_unit_month(data, tmp_path_factory):
     """window_month, staff_month and item_month summed per unit, and unit_day summed per month, equal unit_month in
-    every numerator, denominator and count."""
+    every numerator, denominator and count; a distinct count (overdue items) is the sum over item_month exactly and
+    lies between the largest and the sum of the other grains' values."""
     cases, evals, signals, tickets = data
     lake = Lake(tmp_path_factory.mktemp("rollup") / "data")
     write_warehouse(lake, "units", UNITS)
@@ -198,17 +199,24 @@ def test_every_grain_rolls_up_to_unit_month(data, tmp_path_factory):
         if rows:
             write_warehouse(lake, table, rows)
     marts.build(lake)
-    cols = marts.metric_columns()
+    distinct = [m.id for m in metrics().values() if m.rollup == "distinct"]
+    cols = [c for c in marts.metric_columns() if c not in distinct]
     wh = connect(lake)
     sums = ", ".join(f'sum("{c}")::BIGINT AS "{c}"' for c in cols)
+    spans = ", ".join(f'sum("{c}")::BIGINT AS "{c}_sum", max("{c}") AS "{c}_max"' for c in distinct)
     unit = {(r["period"], r["unit_code"]): r for r in wh.query(
-        f"SELECT period, unit_code, {', '.join(cols)} FROM mart_unit_month").to_pylist()}
+        f"SELECT period, unit_code, {', '.join([*cols, *distinct])} FROM mart_unit_month").to_pylist()}
     for grain in (*MONTH_GRAINS, "unit_day"):
-        rolled = wh.query(f"SELECT period, unit_code, {sums} FROM mart_{grain} GROUP BY ALL").to_pylist()
+        rolled = wh.query(f"SELECT period, unit_code, {sums}, {spans} FROM mart_{grain} GROUP BY ALL").to_pylist()
         for r in rolled:
             key = (r["period"], r["unit_code"])
             assert key in unit, (grain, key)
-            assert r == unit[key], (grain, key, {c: (r[c], unit[key][c]) for c in cols if r[c] != unit[key][c]})
+            for c in distinct:
+                lo, hi = r.pop(f"{c}_max"), r.pop(f"{c}_sum")
+                want = unit[key][c]
+                assert (hi == want) if grain == "item_month" else (lo <= want <= hi), (grain, key, c, lo, hi, want)
+            assert r == {k: unit[key][k] for k in r}, (grain, key, {c: (r[c], unit[key][c]) for c in cols
+                                                                     if r[c] != unit[key][c]})
         # And every unit-month with anything in it appears in the finer grain.
         busy = {k for k, v in unit.items() if any(v[c] for c in cols)}
         assert busy <= {(r["period"], r["unit_code"]) for r in rolled}, grain
@@ -296,3 +304,114 @@ def test_facts_are_reused_until_the_warehouse_changes(tmp_path):
     assert not marts.build(lake, full=True).facts_reused
     june = marts.slice_mart(connect(lake), "unit_month", "2025-06", None, "U001").to_pylist()[0]
     assert june["cases_accepted"] == 3
+
+
+def test_the_as_of_instant_and_the_provisional_months_are_recorded(tmp_path):
+    """The as-of instant is the newest cases.updated_at unless stated; a month stays provisional (数据未完结) until the
+    rectification limit has run out after its last day."""
+    lake = Lake(tmp_path / "data")
+    write_warehouse(lake, "units", UNITS)
+    # Accepted in May and June; the newest record change is Fri 2025-07-04 10:00 (case 3 completed then).
+    write_warehouse(lake, "cases", _stored([
+        case_row(1, accepted_at=ts(2025, 5, 6, 9), completed_at=ts(2025, 5, 7, 9), updated_at=ts(2025, 5, 7, 9)),
+        case_row(2),
+        case_row(3, accepted_at=ts(2025, 6, 30, 9), completed_at=ts(2025, 7, 4, 10), updated_at=ts(2025, 7, 4, 10)),
+    ]))
+    summary = marts.build(lake)
+    info = marts.build_info(lake)
+    assert info["as_of"] == summary.as_of == "2025-07-04T10:00:00+08:00"
+    assert info["as_of_source"] == "cases.updated_at" and info["options"]["as_of"] is None
+    assert info["periods"] == {"first": "2025-05", "last": "2025-06"}
+    # May's last day (Sat 05-31) is 23 working days before 07-04 (June's 20 less 06-02, plus 07-01…04): past 15, final.
+    # June's last day (Mon 06-30) is 4 working days before: provisional.
+    assert info["provisional"] == ["2025-06"]
+    assert marts.is_provisional(lake, "2025-06") and marts.is_provisional(lake, "2025-Q2")
+    assert not marts.is_provisional(lake, "2025-05")
+    as_of = marts.data_as_of(connect(lake), None)
+    assert as_of["latest_period"] == "2025-06" and as_of["latest_provisional"]
+    # A stated export time 2025-07-22 18:00 (no offset: Beijing time): 06-30 is then 16 working days back (07-01…04,
+    # 07…11, 14…18, 21, 22): June is final too.
+    marts.build(lake, options=MetricOptions.from_overrides({"as_of": dt.datetime(2025, 7, 22, 18)}))
+    info = marts.build_info(lake)
+    assert (info["as_of"], info["as_of_source"], info["provisional"]) == ("2025-07-22T18:00:00+08:00", "option", [])
+    # With a 20-day limit June is provisional again (16 ≤ 20), and so is nothing else.
+    marts.build(lake, options=MetricOptions.from_overrides({"as_of": "2025-07-22T18:00:00+08:00",
+                                                            "rectification_days": 20}))
+    assert marts.build_info(lake)["provisional"] == ["2025-06"]
+
+
+def test_a_stated_as_of_before_a_record_of_the_export_is_refused(tmp_path):
+    lake = Lake(tmp_path / "data")
+    write_warehouse(lake, "units", UNITS)
+    write_warehouse(lake, "cases", _stored([case_row(1)]))  # updated 2025-06-05 16:00
+    with pytest.raises(MetricsError, match=r"as_of 2025-06-05T15:00:00\+08:00 is before the newest case record"):
+        marts.build(lake, options=MetricOptions.from_overrides({"as_of": "2025-06-05T15:00:00"}))
+
+
+def test_overdue_items_over_a_quarter_are_counted_once(tmp_path):
+    """An item with overdue cases in May and in June is one item in Q2, not two (the months would sum to 2); a
+    second item overdue only in June makes 2. Each month alone keeps its own count."""
+    lake = Lake(tmp_path / "data")
+    write_warehouse(lake, "units", UNITS)
+    write_warehouse(lake, "cases", _stored([
+        # ITM00001: due 05-13, done 05-14 (late); due 06-10, done 06-11 (late).
+        case_row(1, accepted_at=ts(2025, 5, 6, 9), completed_at=ts(2025, 5, 14, 9), updated_at=ts(2025, 5, 14, 9)),
+        case_row(2, completed_at=ts(2025, 6, 11, 9), updated_at=ts(2025, 6, 11, 9)),
+        # ITM00002 at another window: due 06-10, done 06-12 (late).
+        case_row(3, item_code="ITM00002", window_code="W002", completed_at=ts(2025, 6, 12, 9),
+                 updated_at=ts(2025, 6, 12, 9)),
+        case_row(4, accepted_at=ts(2025, 7, 1, 9), completed_at=None, status="在办", updated_at=ts(2025, 7, 1, 9)),
+    ]))
+    marts.build(lake)
+    wh = connect(lake)
+
+    def overdue_items(grain: str, period: str) -> dict:
+        keys = [k for k in marts.MARTS[grain] if k != "period"]
+        return {tuple(r[k] for k in keys): r["overdue_items"]
+                for r in marts.slice_mart(wh, grain, period, None).to_pylist() if r.get("unit_code") != "U002"}
+
+    assert overdue_items("unit_month", "2025-05") == {("U001",): 1}
+    assert overdue_items("unit_month", "2025-06") == {("U001",): 2}
+    assert overdue_items("unit_month", "2025-Q2") == {("U001",): 2}  # ITM00001 once, ITM00002 once
+    assert overdue_items("unit_month", "2025") == {("U001",): 2}
+    assert overdue_items("window_month", "2025-Q2") == {("U001", "W001"): 1, ("U001", "W002"): 1}
+    assert overdue_items("item_month", "2025-Q2") == {("U001", "ITM00001"): 1, ("U001", "ITM00002"): 1}
+    assert overdue_items("hall_month", "2025-Q2") == {("H01",): 2}
+    # The other counts still sum: 3 overdue cases in the quarter.
+    q2 = marts.slice_mart(wh, "unit_month", "2025-Q2", None, "U001").to_pylist()[0]
+    assert q2["overdue_cases"] == 3
+    # Same columns in the same order as a single month's slice.
+    assert marts.slice_mart(wh, "unit_month", "2025-Q2", None).column_names == \
+        marts.slice_mart(wh, "unit_month", "2025-06", None).column_names
+
+
+def test_the_deadline_option_rebuilds_the_facts(tmp_path):
+    """deadline_includes_suspension changes the deadlines in fact_cases, so a change of it is not a reuse."""
+    lake = Lake(tmp_path / "data")
+    write_warehouse(lake, "units", UNITS)
+    write_warehouse(lake, "cases", _stored([case_row(1, deadline_at=ts(2025, 6, 10, 17), suspended_days=2),
+                                            case_row(2, accepted_at=ts(2025, 7, 1, 9), completed_at=None,
+                                                     status="在办", updated_at=ts(2025, 7, 1, 9))]))
+    marts.build(lake)
+    assert marts.build(lake).facts_reused
+    again = marts.build(lake, options=MetricOptions.from_overrides({"deadline_includes_suspension": True}))
+    assert not again.facts_reused
+    deadline = connect(lake).query("SELECT deadline_date FROM fact_cases WHERE case_id = 'AJ00000000000001'")
+    assert deadline.column("deadline_date")[0].as_py() == dt.date(2025, 6, 10)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('deadline_includes_suspension = "yes"', r"deadline_includes_suspension must be true or false, not 'yes'"),
+    ('rejected_cases = "drop"', r"rejected_cases must be one of count \| exclude, not 'drop'"),
+    ('as_of = "soon"', r"as_of must be an instant such as 2026-11-14T18:00:00\+08:00"),
+    ("as_of = 2026-11-14", r"as_of must be an instant"),
+])
+def test_the_new_options_name_a_bad_value(tmp_path, text, message):
+    (tmp_path / "metric_options.toml").write_text(text + "\n", encoding="utf-8")
+    with pytest.raises(MetricsError, match=message):
+        MetricOptions.load(tmp_path)
+
+
+def test_a_toml_export_time_is_read_as_beijing_time(tmp_path):
+    (tmp_path / "metric_options.toml").write_text("as_of = 2026-11-14T18:00:00\n", encoding="utf-8")
+    assert MetricOptions.load(tmp_path)["as_of"] == "2026-11-14T18:00:00+08:00"

@@ -1,4 +1,5 @@
-"""The overview on the demo: comparison months written out, average score, grades, best and worst five, breaches."""
+"""The overview on the demo: comparison periods written out, average score under the chosen ruleset (offered by name,
+the catalog's default first), grades, best and worst five, breaches; a quarter and a year summed over their months."""
 
 from __future__ import annotations
 
@@ -9,19 +10,38 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.core import marts, scoring
+from dashboard.core.contract import load_catalog
 from dashboard.core.db import REPO_ROOT, connect
+from dashboard.core.rules.loader import RulesError, find, ruleset_files
+from dashboard.ui.format import num, percent
 
 APP = str(REPO_ROOT / "dashboard" / "app.py")
+
+
+def _open(**params: str) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.query_params.update(params)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
 
 
 @pytest.fixture
 def at(demo_lake, monkeypatch):
     monkeypatch.setenv("HALL_DATA", str(demo_lake.root))
-    app = AppTest.from_file(APP, default_timeout=120)
-    app.query_params["period"] = "2025-06"
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
+    return _open(period="2025-06")
+
+
+def _monthly_unit_rulesets(period: str) -> list[str]:
+    out = []
+    for path in ruleset_files():
+        try:
+            rs = find(path.parent.name, period).ruleset
+        except RulesError:
+            continue
+        if rs.subject == "unit" and rs.period == "month" and rs.id not in out:
+            out.append(rs.id)
+    return out
 
 
 def test_kpis_name_the_months_they_compare_with(at):
@@ -30,9 +50,21 @@ def test_kpis_name_the_months_they_compare_with(at):
     assert any("较去年同月（2024-06）" in c for c in captions)
 
 
+def test_the_default_ruleset_is_the_catalogs_and_is_shown_by_name(at):
+    offered = _monthly_unit_rulesets("2025-06")
+    declared = load_catalog()["default_rulesets"]["unit"]
+    want = declared if declared in offered else offered[0]
+    box = at.selectbox(key="w_overview_ruleset")
+    assert box.value == want and at.query_params["ruleset"] == want
+    assert box.options == [find(i, "2025-06").ruleset.name.zh for i in offered]
+    name = find(want, "2025-06").ruleset.name.zh
+    assert any(c.value.endswith(f"· {name}") for c in at.caption)
+
+
 def test_average_score_grades_best_and_worst_five(at, demo_lake):
     wh = connect(demo_lake)
-    results = scoring.score(wh, "anshan_stationed", "2025-06").results.to_pylist()
+    ruleset = at.query_params["ruleset"]
+    results = scoring.score(wh, ruleset, "2025-06").results.to_pylist()
     average = sum((r["total"] for r in results), Decimal(0)) / len(results)
     assert any(m.label == "平均得分" and m.value == f"{average.quantize(Decimal('0.01'))}" for m in at.metric)
     ordered = sorted(results, key=lambda r: (-r["total"], r["subject"]))
@@ -47,3 +79,50 @@ def test_breaches_count_is_every_unit_below_a_watched_line(at, demo_lake):
                and Fraction(r["satisfaction_rate_num"], r["satisfaction_rate_den"]) < Fraction(98, 100))
     want += sum(1 for r in rows if r["on_time_rate_den"] and r["on_time_rate_num"] < r["on_time_rate_den"])
     assert any(m.label == "低于预警线" and m.value == f"{want:,}" for m in at.metric)
+
+
+def _hall(demo_lake, months: list[str]) -> dict[str, int]:
+    """Σ over every unit and month, read straight from the mart, month by month."""
+    wh = connect(demo_lake)
+    out: dict[str, int] = {}
+    for mo in months:
+        for r in marts.slice_mart(wh, "unit_month", mo, None).to_pylist():
+            for k in ("cases_accepted", "satisfaction_rate_num", "satisfaction_rate_den"):
+                out[k] = out.get(k, 0) + int(r[k] or 0)
+    return out
+
+
+def test_a_quarter_sums_its_months_and_compares_with_the_quarter_before_and_a_year_ago(demo_lake, monkeypatch):
+    monkeypatch.setenv("HALL_DATA", str(demo_lake.root))
+    at = _open(period="2025-06")
+    at.segmented_control(key="w_overview_granularity").set_value("quarter").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "季度总览"
+    assert at.query_params["period"] == "2025-Q2" and at.selectbox(key="w_overview_period").value == "2025-Q2"
+    now = _hall(demo_lake, ["2025-04", "2025-05", "2025-06"])
+    before = _hall(demo_lake, ["2025-01", "2025-02", "2025-03"])
+    metrics = {m.label: m for m in at.metric}
+    assert metrics["受理办件"].value == num(now["cases_accepted"])
+    assert metrics["受理办件"].delta == f"{now['cases_accepted'] - before['cases_accepted']:+,}"
+    sat = Fraction(now["satisfaction_rate_num"], now["satisfaction_rate_den"])
+    assert metrics["好评率"].value == percent(sat, "zh")
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("较上季（2025-Q1）") for c in captions)
+    assert any(c.startswith("较去年同季（2024-Q2）") for c in captions)
+    assert any(c == f"好评 {num(now['satisfaction_rate_num'])} / 评价 {num(now['satisfaction_rate_den'])}"
+               for c in captions)
+    # The unit table holds the quarter's sums.
+    table = next(d.value for d in at.dataframe if "受理办件" in d.value.columns)
+    assert int(table["受理办件"].sum()) == now["cases_accepted"]
+
+
+def test_a_year_not_yet_complete_compares_the_same_months_and_says_so(demo_lake, monkeypatch):
+    monkeypatch.setenv("HALL_DATA", str(demo_lake.root))
+    at = _open(period="2025", lang="en")
+    assert at.title[0].value == "Annual overview"
+    captions = [c.value for c in at.caption]
+    # The demo ends in June: 2025 is six months, compared with January–June 2024.
+    assert any(c.startswith("2025 has data for 6 of its 12 months so far (2025-01～2025-06)") for c in captions)
+    assert any(c.startswith("vs the same months of the previous period (2024-01～2024-06)") for c in captions)
+    now = _hall(demo_lake, [f"2025-{m:02d}" for m in range(1, 7)])
+    assert {m.label: m.value for m in at.metric}["Cases accepted"] == num(now["cases_accepted"])

@@ -1,15 +1,19 @@
 """The rankings page on the demo: ranks, rank changes, scores, grades and 12-month sparklines against the score
-tables ranked by hand; the 红黑榜 with ties; windows under their own ruleset; a selected row opens its page."""
+tables ranked by hand; the 红黑榜 with ties; windows under their own ruleset; a selected row opens its page; rulesets
+offered by name in either language, and quarters and years reached through the period choice (月/季/年)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.core import scoring
+from dashboard.core.contract import load_catalog
 from dashboard.core.db import REPO_ROOT, connect
+from dashboard.core.rules.loader import RulesError, find, ruleset_files
 
 APP = str(REPO_ROOT / "dashboard" / "app.py")
 PERIOD, PREVIOUS = "2025-06", "2025-05"
@@ -38,8 +42,24 @@ def wh(demo_lake):
     return connect(demo_lake)
 
 
+def _offered(subject: str, period: str) -> dict[str, object]:
+    """Independently of the page: {id: ruleset} of every ruleset in force for the period that scores the subject over
+    a period of that length — its own, or a shorter one with a declared roll-up to it."""
+    kind = scoring.granularity(period)
+    out = {}
+    for path in ruleset_files():
+        try:
+            rs = find(path.parent.name, period).ruleset
+        except RulesError:
+            continue
+        if rs.subject == subject and (rs.period == kind or any(r.period == kind for r in rs.rollups)):
+            out[rs.id] = rs
+    return out
+
+
 def test_units_are_the_score_table_ranked_with_changes_and_sparklines(demo_lake, monkeypatch, wh):
-    at = _open(demo_lake, monkeypatch)
+    # Anshan stays selectable whatever the default; the URL names it by id.
+    at = _open(demo_lake, monkeypatch, ruleset="anshan_stationed")
     assert at.title[0].value == "考核排名"
     now = scoring.score(wh, "anshan_stationed", PERIOD).results.to_pylist()
     before = _hand_rank(scoring.score(wh, "anshan_stationed", PREVIOUS).results.to_pylist())
@@ -72,7 +92,7 @@ def test_units_are_the_score_table_ranked_with_changes_and_sparklines(demo_lake,
 
 
 def test_red_and_black_lists_per_group_share_places(demo_lake, monkeypatch, wh):
-    at = _open(demo_lake, monkeypatch, view="red_black", top_n="5")
+    at = _open(demo_lake, monkeypatch, view="red_black", top_n="5", ruleset="anshan_stationed")
     results = scoring.score(wh, "anshan_stationed", PERIOD).results.to_pylist()
     red, black = at.dataframe[0].value, at.dataframe[1].value
     for g in {r["grp"] for r in results}:
@@ -100,7 +120,93 @@ def test_windows_rank_under_the_window_ruleset_in_english(demo_lake, monkeypatch
     by_code = {r["subject"]: r["total"] for r in results}
     assert all(p == pytest.approx(float(by_code[c] / 100)) for c, p in zip(table["Code"], table["To next grade"],
                                                                             strict=True))
-    assert any("huozhou_windows" in c.value for c in at.caption)
+    # The ruleset is named, never shown by its id.
+    assert any("Huozhou service hall — windows" in c.value for c in at.caption)
+    assert not any("huozhou_windows" in c.value for c in at.caption)
+    assert at.query_params["ruleset"] == "huozhou_windows"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_ruleset_picker_shows_names_and_the_url_keeps_the_id(demo_lake, monkeypatch, lang):
+    at = _open(demo_lake, monkeypatch, lang=lang)
+    box = at.selectbox(key="w_rankings_ruleset")
+    offered = _offered("unit", PERIOD)
+    assert len(offered) >= 2  # Anshan and at least one more monthly unit ruleset
+    names = {i: (rs.name.zh if lang == "zh" else rs.name.en) for i, rs in offered.items()}
+    assert box.options == [names[i] for i in offered]
+    assert not set(box.options) & set(offered)
+    # The default: the catalog's declared default for units when it is in force, else the first.
+    declared = load_catalog()["default_rulesets"]["unit"]
+    chosen = declared if declared in offered else next(iter(offered))
+    assert box.value == chosen and at.query_params["ruleset"] == chosen
+    # Choosing Anshan by its name puts its id in the URL.
+    box.select("anshan_stationed").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.query_params["ruleset"] == "anshan_stationed"
+    assert at.selectbox(key="w_rankings_ruleset").format_func("anshan_stationed") == names["anshan_stationed"]
+    assert any(names["anshan_stationed"] in c.value for c in at.caption)
+    assert not any("anshan_stationed" in c.value for c in at.caption)
+
+
+def test_choosing_year_lists_annual_schemes_by_name_and_scores_a_year(demo_lake, monkeypatch, wh):
+    at = _open(demo_lake, monkeypatch)
+    at.segmented_control(key="w_rankings_granularity").set_value("year").run()
+    assert not at.exception, [e.value for e in at.exception]
+    period = at.selectbox(key="w_rankings_period")
+    assert period.value == "2025" and period.options == ["2025", "2024", "2023"]  # the demo's months 2023-07…2025-06
+    period.select("2024").run()
+    assert at.query_params["period"] == "2024"
+    offered = _offered("unit", "2024")
+    annual = [i for i, rs in offered.items() if rs.period == "year"]
+    assert len(annual) >= 3, "the annual schemes of the seeds"
+    box = at.selectbox(key="w_rankings_ruleset")
+    assert box.options == [rs.name.zh for rs in offered.values()]
+    assert {offered[i].name.zh for i in annual} <= set(box.options)
+    chosen = annual[0]
+    box.select(chosen).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert (at.query_params["ruleset"], at.query_params["period"]) == (chosen, "2024")
+    results = scoring.score(wh, chosen, "2024").results.to_pylist()
+    table = at.dataframe[0].value
+    assert len(table) == len(results)
+    by_code = {r["subject"]: r for r in results}
+    for _, row in table.iterrows():
+        r = by_code[row["代码"]]
+        assert Decimal(str(row["得分"])).quantize(Decimal("0.01")) == r["total"]
+        if r["ranked"]:
+            assert row["名次"] == r["rank"]
+        else:  # scored but not ranked (e.g. too few cases): no rank shown
+            assert pd.isna(row["名次"])
+    # An annual scheme scores years, not months: no monthly sparkline; and 2023 has only half a year to compare with.
+    assert "各月得分" not in table.columns and "近12个月得分" not in table.columns
+    assert "较上年" not in table.columns
+
+
+def test_a_quarter_rolls_the_window_ruleset_up_with_its_months_and_the_quarter_before(demo_lake, monkeypatch, wh):
+    at = _open(demo_lake, monkeypatch, grain="window", period="2025-Q2")
+    assert at.segmented_control(key="w_rankings_granularity").value == "quarter"
+    assert at.selectbox(key="w_rankings_period").value == "2025-Q2"
+    assert at.selectbox(key="w_rankings_ruleset").value == "huozhou_windows"
+    # A quarter's ranks are the roll-up's own (ties broken as the ruleset says), so they are taken from the scores.
+    now = scoring.score(wh, "huozhou_windows", "2025-Q2").results.to_pylist()
+    before = {r["subject"]: r["rank"] for r in scoring.score(wh, "huozhou_windows", "2025-Q1").results.to_pylist()
+              if r["ranked"]}
+    months = {mo: {r["subject"]: float(r["total"]) for r in scoring.score(wh, "huozhou_windows", mo).results.to_pylist()}
+              for mo in ("2025-04", "2025-05", "2025-06")}
+    table = at.dataframe[0].value
+    rank = {r["subject"]: r["rank"] for r in now if r["ranked"]}
+    by_code = {r["subject"]: r for r in now}
+    assert len(table) == len(now) == len(rank)
+    for _, row in table.iterrows():
+        code = row["代码"]
+        assert Decimal(str(row["得分"])).quantize(Decimal("0.01")) == by_code[code]["total"]  # the quarter's sum
+        assert row["名次"] == rank[code]
+        diff = before[code] - rank[code]
+        assert row["较上季"] == ("—" if diff == 0 else f"↑{diff}" if diff > 0 else f"↓{-diff}")
+        # The months it was scored in (a month without a score is left out of the line).
+        want = [months[mo][code] for mo in ("2025-04", "2025-05", "2025-06") if code in months[mo]]
+        assert list(row["各月得分"]) == want
+    assert any("各月得分之和" in c.value for c in at.caption)
 
 
 def test_selecting_a_unit_opens_the_unit_page_with_its_code(demo_lake, monkeypatch):

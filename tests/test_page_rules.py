@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.core import scoring
 from dashboard.core.db import REPO_ROOT, connect
-from dashboard.core.rules.loader import load
+from dashboard.core.rules.loader import find, load, ruleset_files
 
 APP = str(REPO_ROOT / "dashboard" / "app.py")
 YEAR = "2024"
@@ -121,11 +121,43 @@ def test_why_lists_the_lines_that_add_up_to_the_change(at, scores):
 def test_choices_live_in_the_url_and_a_ruleset_without_alternatives_says_so(demo_lake, monkeypatch):
     monkeypatch.setenv("HALL_DATA", str(demo_lake.root))
     app = _open(card=A, whatif_period=YEAR)
-    app.selectbox(key="w_rules_card").select("anshan_stationed").run()
+    box = app.selectbox(key="w_rules_card")
+    # Rulesets by name only; the URL keeps the id.
+    assert not set(box.options) & {p.parent.name for p in ruleset_files()}
+    assert load(A_FILE).ruleset.name.zh in box.options
+    box.select("huozhou_staff").run()  # the only ruleset that scores staff
     assert not app.exception
-    assert app.query_params["card"] == "anshan_stationed"
-    assert any(m.value.startswith("## 鞍山市政务服务大厅派驻单位考核") for m in app.markdown)
+    assert app.query_params["card"] == "huozhou_staff"
+    assert any(m.value.startswith("## 霍州市政务大厅窗口工作人员考核") for m in app.markdown)
     assert any("没有与该方案考核对象和考核周期相同" in i.value for i in app.info)
+
+
+def test_whatif_over_a_year_offers_every_ruleset_that_scores_it_by_name(demo_lake, monkeypatch):
+    """A monthly ruleset that rolls up to a year, tried against an annual scheme over the same year."""
+    monkeypatch.setenv("HALL_DATA", str(demo_lake.root))
+    loaded = {p.parent.name: load(p).ruleset for p in ruleset_files()}
+    a = next(i for i, rs in loaded.items()
+             if rs.subject == "unit" and rs.period == "month" and any(r.period == "year" for r in rs.rollups))
+    app = _open(card=a)
+    app.segmented_control(key="w_rules_whatif_granularity").set_value("year").run()
+    app.selectbox(key="w_rules_whatif_period").select(YEAR).run()
+    assert not app.exception, [e.value for e in app.exception]
+    box = app.selectbox(key="w_rules_whatif_b")
+    annual = sorted(i for i, rs in loaded.items() if rs.subject == "unit" and rs.period == "year")
+    assert annual and all(any(o.startswith(loaded[i].name.zh + " · ") for o in box.options) for i in annual)
+    assert not any(o.startswith(loaded[a].name.zh) for o in box.options)
+    b_rel = f"{annual[0]}/{find(annual[0], YEAR).path.stem}.yaml"  # options are labels; the value is the file
+    assert box.format_func(b_rel) in box.options
+    box.select(b_rel).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert (app.query_params["whatif_period"], app.query_params["whatif_b"]) == (YEAR, b_rel)
+    wh = connect(demo_lake)
+    ra = {r["name"]: r["total"] for r in scoring.score(wh, a, YEAR).results.to_pylist()}
+    rb = {r["name"]: r["total"] for r in scoring.score(wh, b_rel.split("/")[0], YEAR).results.to_pylist()}
+    table = _table(app, "名次变化")
+    for row in table.to_dict("records"):
+        if row["变化"] != "–":
+            assert Decimal(row["变化"]) == rb[row["名称"]] - ra[row["名称"]]
 
 
 def test_in_english(demo_lake, monkeypatch):

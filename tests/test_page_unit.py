@@ -1,5 +1,6 @@
 """The unit page (单位) on the demo: opened from a URL, its score explained line by line (summing to the total),
-its windows with their links, and its records without personal data."""
+its windows with their links, and its records without personal data; a quarter summed over its months and scored by
+a monthly ruleset's roll-up."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def test_a_url_with_period_and_unit_opens_that_unit(demo_lake, monkeypatch, peri
 def test_explanation_lines_sum_to_the_total(demo_lake, monkeypatch, scored):
     results, lines = scored
     unit = _busiest(scored)
-    at = _open(demo_lake, monkeypatch, period=PERIOD, unit=unit)
+    at = _open(demo_lake, monkeypatch, period=PERIOD, unit=unit, ruleset="anshan_stationed")
     total = next(r["total"] for r in results if r["subject"] == unit)
     want = sorted((ln for ln in lines if ln["subject"] == unit and ln["points"] != 0), key=lambda ln: ln["order"])
     assert len(want) >= 2
@@ -108,3 +109,21 @@ def test_in_english(demo_lake, monkeypatch):
     at = _open(demo_lake, monkeypatch, period=PERIOD, unit="U001", lang="en")
     assert at.title[0].value == "Unit detail"
     assert any(m.value.startswith("Sum: ") for m in at.markdown)
+
+
+def test_a_quarter_is_summed_and_scored_by_a_roll_up_whose_lines_sum_to_the_total(demo_lake, monkeypatch):
+    unit, quarter = "U001", "2025-Q2"
+    at = _open(demo_lake, monkeypatch, period=quarter, unit=unit)
+    assert at.segmented_control(key="w_unit_granularity").value == "quarter"
+    wh = connect(demo_lake)
+    cases = sum(r["cases_accepted"] for mo in ("2025-04", "2025-05", "2025-06")
+                for r in marts.slice_mart(wh, "unit_month", mo, None, unit).to_pylist())
+    assert any(c.value.endswith(f"本季受理 {cases:,} 件") for c in at.caption)
+    box = at.selectbox(key="w_unit_ruleset")
+    assert box.value == at.query_params["ruleset"] and box.value not in box.options  # offered by name, kept by id
+    s = scoring.score(wh, box.value, quarter)
+    total = next(r["total"] for r in s.results.to_pylist() if r["subject"] == unit)
+    assert any(m.label == "总分" and m.value == f"{total:.2f}" for m in at.metric)
+    sum_line = next(m.value for m in at.markdown if m.value.startswith("合计："))
+    *terms, shown_total = (Decimal(x) for x in NUMBER.findall(sum_line))
+    assert sum(terms) == shown_total == total

@@ -11,6 +11,7 @@ from dashboard import data
 from dashboard.core import breaches as core_breaches
 from dashboard.core.bulletin import Column
 from dashboard.core.metrics import metrics, thresholds
+from dashboard.ui import period as period_ui
 from dashboard.ui import state
 from dashboard.ui.banner import as_of_line
 from dashboard.ui.downloads import download_buttons
@@ -95,7 +96,10 @@ def render() -> None:
         st.info(t("breaches_page.empty", lang))
         return
     head = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
-    period = state.select(t("breaches_page.period", lang), periods, "period", page=PAGE, container=head[0])
+    # This page shows months: a quarter or year in the URL opens on its newest month, and says so.
+    period, monthly_note = period_ui.pick_month(t("breaches_page.period", lang), periods, lang, PAGE, container=head[0])
+    if monthly_note:
+        st.caption(monthly_note)
     lines = thresholds()
     names = {m.id: m.name(lang) for m in metrics().values()}
     metric = state.select(t("breaches_page.metric", lang), [ALL, *(th.metric for th in lines)], "metric", page=PAGE,

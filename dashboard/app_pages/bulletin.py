@@ -1,4 +1,5 @@
-"""Bulletin page (月度考核通报): the month's bulletin previewed, and offered as XLSX and PDF."""
+"""Bulletin page (月度考核通报): the month's bulletin under a monthly unit ruleset chosen by name, previewed, and
+offered as XLSX and PDF."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.core.report import text
-from dashboard.ui import state
+from dashboard.ui import period as period_ui
+from dashboard.ui import rulesets as ruleset_ui
 from dashboard.ui.downloads import download_buttons
 from dashboard.ui.i18n import t
 from dashboard.ui.state import current_lang, current_scope
@@ -22,12 +24,16 @@ def render() -> None:
         st.info(t("bulletin_page.empty", lang))
         return
     head = st.columns([1, 2])
-    period = state.select(t("bulletin_page.period", lang), periods, "period", page="bulletin", container=head[0])
-    rulesets = data.monthly_rulesets(period)
-    if not rulesets:
+    # A monthly bulletin (月度通报): a quarter or year in the URL opens on its newest month, and says so.
+    period, monthly_note = period_ui.pick_month(t("bulletin_page.period", lang), periods, lang, "bulletin",
+                                                container=head[0])
+    if monthly_note:
+        st.caption(monthly_note)
+    # The monthly unit rulesets in force, by name; the catalog's default first choice, as `hall report` uses.
+    ruleset = ruleset_ui.pick(t("bulletin_page.ruleset", lang), "unit", period, lang, "bulletin", container=head[1])
+    if ruleset is None:
         st.info(t("bulletin_page.no_ruleset", lang, period=period))
         return
-    ruleset = state.select(t("bulletin_page.ruleset", lang), rulesets, "ruleset", page="bulletin", container=head[1])
     b = data.bulletin(period, ruleset, lang, scope)
 
     # The files are made when asked for (a callable), so choosing a month does not wait for a PDF.

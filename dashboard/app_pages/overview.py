@@ -1,4 +1,5 @@
-"""Overview page: one month's hall KPIs, every unit's rates with their fractions, and satisfaction by unit."""
+"""Overview page: a month's, quarter's or year's hall KPIs (Σnumerator/Σdenominator over its months) with their
+changes, the scores under the chosen ruleset, every unit's rates with their fractions, and satisfaction by unit."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.core.bulletin import Column
-from dashboard.core.metrics import MetricOptions, thresholds
-from dashboard.ui import state
+from dashboard.core.metrics import MetricOptions, MetricsError, thresholds
+from dashboard.core.rules.loader import RulesError
+from dashboard.ui import period as period_ui
+from dashboard.ui import rulesets as ruleset_ui
 from dashboard.ui.downloads import download_buttons
 from dashboard.ui.format import count_delta, num, pct, percent, pp_delta, rate
 from dashboard.ui.i18n import t
@@ -66,11 +69,6 @@ def _rates(lang: str) -> list[_Rate]:
     ]
 
 
-def _previous_month(period: str) -> str:
-    year, month = (int(x) for x in period.split("-"))
-    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
-
-
 def _totals(df: pl.DataFrame | None) -> dict[str, int] | None:
     # Hall-level rates are Σnumerator/Σdenominator over units, never an average of unit rates.
     if df is None:
@@ -79,23 +77,10 @@ def _totals(df: pl.DataFrame | None) -> dict[str, int] | None:
 
 
 def _as_of_line(lang: str, scope: tuple[str, ...] | None) -> str | None:
-    info = data.data_as_of(scope)
-    if not info.get("built_at"):
-        return None
-    built = info["built_at"]
-    try:
-        stamp = dt.datetime.fromisoformat(built)
-        # Naive stamps are Asia/Shanghai by the input contract; aware ones are shown in it.
-        built = (stamp.astimezone(_CST) if stamp.tzinfo else stamp).strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        pass
-    return t(
-        "overview.as_of",
-        lang,
-        built_at=built,
-        latest_period=info.get("latest_period") or "–",
-        cases=num(info.get("cases_rows")),
-    )
+    # The same line as every other page: as-of instant, build time, newest month, provisional months.
+    from dashboard.ui.banner import as_of_line
+
+    return as_of_line(lang, scope)
 
 
 def _options_line(scope: tuple[str, ...] | None, lang: str) -> str:
@@ -104,36 +89,35 @@ def _options_line(scope: tuple[str, ...] | None, lang: str) -> str:
     return ("；" if lang == "zh" else "; ").join(options.describe(lang))
 
 
-def _year_before(period: str) -> str:
-    return f"{int(period[:4]) - 1}{period[4:]}"
-
-
-def _compare_line(label_key: str, month: str, delta: str | int | None, lang: str) -> str | None:
-    """"较去年同月（2024-06）+0.30 个百分点": the comparison month is always written out."""
-    if delta is None:
+def _compare_line(c: period_ui.Comparison | None, period: str, delta: str | int | None, lang: str) -> str | None:
+    """"较去年同月（2024-06）+0.30 个百分点": the period compared with is always written out."""
+    if c is None or delta is None:
         return None
     shown = "0" if delta == 0 else str(delta)
-    return t(label_key, lang, month=month, delta=shown)
+    return period_ui.compare_text(c, period_ui.granularity(period), lang, shown)
 
 
 def _kpis(df: pl.DataFrame, prev: pl.DataFrame | None, year_ago: pl.DataFrame | None, period: str,
-          lang: str) -> None:
+          compared: tuple[period_ui.Comparison | None, period_ui.Comparison | None], lang: str) -> None:
+    """The four KPI cards; `prev` and `year_ago` hold the months the comparisons `compared` name (or None)."""
     now, before, last_year = _totals(df), _totals(prev), _totals(year_ago)
     assert now is not None
-    prev_month, prev_year = _previous_month(period), _year_before(period)
+    c_prev, c_year = compared
+    gran = period_ui.granularity(period)
+    since = period_ui.since_text(c_prev, gran, lang) if c_prev else None
     cols = st.columns(4)
     with cols[0].container(border=True, height="stretch"):
         st.metric(
             t("overview.kpi.cases_accepted", lang),
             num(now["cases_accepted"]),
             delta=count_delta(now["cases_accepted"], before["cases_accepted"] if before else None),
-            delta_description=t("overview.mom", lang) if before else None,
+            delta_description=since if before else None,
         )
         st.caption(t("overview.kpi.cases_completed", lang, completed=num(now["cases_completed"])))
         for line in (
-            _compare_line("overview.vs_month", prev_month,
+            _compare_line(c_prev, period,
                           count_delta(now["cases_accepted"], before["cases_accepted"]) if before else None, lang),
-            _compare_line("overview.vs_year", prev_year,
+            _compare_line(c_year, period,
                           count_delta(now["cases_accepted"], last_year["cases_accepted"]) if last_year else None,
                           lang),
         ):
@@ -148,13 +132,12 @@ def _kpis(df: pl.DataFrame, prev: pl.DataFrame | None, year_ago: pl.DataFrame | 
                 spec.label,
                 percent(current, lang),
                 delta=delta,
-                delta_description=t("overview.mom", lang) if delta is not None else None,
+                delta_description=since if delta is not None else None,
             )
             st.caption(spec.fraction(now[spec.numerator], now[spec.denominator]))
             yoy = pp_delta(current, rate(last_year[spec.numerator], last_year[spec.denominator]), lang) \
                 if last_year else None
-            for line in (_compare_line("overview.vs_month", prev_month, delta, lang),
-                         _compare_line("overview.vs_year", prev_year, yoy, lang)):
+            for line in (_compare_line(c_prev, period, delta, lang), _compare_line(c_year, period, yoy, lang)):
                 if line:
                     st.caption(line)
 
@@ -163,35 +146,42 @@ def _page_exists(path: str) -> bool:
     return any(p == path for p, _, _ in PAGES)
 
 
-def _score_section(df: pl.DataFrame, period: str, prev_period: str | None, scope: tuple[str, ...] | None,
-                   lang: str) -> None:
+def _score_section(df: pl.DataFrame, period: str, ruleset: str | None, prev: period_ui.Comparison | None,
+                   months: list[str], scope: tuple[str, ...] | None, lang: str) -> None:
     """Average score with its change, the grade distribution, best and worst five, and the breaches count."""
-    rulesets = data.monthly_rulesets(period)
-    if not rulesets:
+    if ruleset is None:
+        st.caption(t("overview.no_ruleset", lang, period=period))
         return
-    ruleset = state.get("ruleset") if state.get("ruleset") in rulesets else rulesets[0]
+    name = ruleset_ui.names("unit", period, lang).get(ruleset, ruleset)
     try:
         results = data.scores(ruleset, period, scope)[0]
-    except Exception:  # noqa: BLE001 - a scoring failure must not take the month's indicators down with it
+    except Exception:  # noqa: BLE001 - a scoring failure must not take the period's indicators down with it
         logging.getLogger(__name__).exception("scoring %s for %s failed", ruleset, period)
-        st.warning(t("overview.scores_unavailable", lang, ruleset=ruleset, period=period))
+        st.warning(t("overview.scores_unavailable", lang, ruleset=name, period=period))
         return
     if results.is_empty():
         return
+    # Grades in the user's language, as the ruleset names them (its roll-up's grades for a quarter or year).
+    grade_names = dict(data.ruleset_meta(ruleset, period)["grades"]) if lang == "en" else {}
+    results = results.with_columns(pl.col("grade").replace(grade_names))
     totals = [Decimal(v) for v in results["total"].to_list()]
     average = sum(totals, Decimal(0)) / len(totals)
     before = None
-    if prev_period is not None:
-        prev_results = data.scores(ruleset, prev_period, scope)[0]
+    if prev is not None and not prev.partial:  # a whole previous period: its average under the same ruleset
+        try:
+            prev_results = data.scores(ruleset, prev.text, scope)[0]
+        except (RulesError, MetricsError, ValueError):  # not in force then: nothing to compare with
+            prev_results = pl.DataFrame()
         if not prev_results.is_empty():
             before = sum((Decimal(v) for v in prev_results["total"].to_list()), Decimal(0)) / prev_results.height
+    since = period_ui.since_text(prev, period_ui.granularity(period), lang) if prev else None
     breaches = _breach_count(df)
     cols = st.columns([1, 2, 2, 1])
     with cols[0].container(border=True, height="stretch"):
         st.metric(t("overview.kpi.average_score", lang), f"{average.quantize(Decimal('0.01'))}",
                   delta=None if before is None else f"{(average - before).quantize(Decimal('0.01')):+}",
-                  delta_description=t("overview.mom", lang) if before is not None else None)
-        st.caption(t("overview.kpi.average_of", lang, n=len(totals), ruleset=ruleset))
+                  delta_description=since if before is not None else None)
+        st.caption(t("overview.kpi.average_of", lang, n=len(totals), ruleset=name))
     with cols[1].container(border=True, height="stretch"):
         st.markdown(f"**{t('overview.grades', lang)}**")
         grades = results["grade"].fill_null(t("overview.no_grade", lang)).value_counts(sort=True)
@@ -211,9 +201,12 @@ def _score_section(df: pl.DataFrame, period: str, prev_period: str | None, scope
                          hide_index=True, height=212)
     with cols[3].container(border=True, height="stretch"):
         st.metric(t("overview.breaches", lang), num(breaches))
+        if period_ui.granularity(period) != "month":
+            st.caption(t("overview.breaches_pooled", lang, period=period))
         if _page_exists("app_pages/breaches.py"):
+            # The breaches page lists months: a quarter or year opens on its newest month with data.
             st.page_link("app_pages/breaches.py", label=t("overview.to_breaches", lang), icon=":material/warning:",
-                         query_params={"period": period, "lang": lang})
+                         query_params={"period": months[-1], "lang": lang})
 
 
 def _breach_count(df: pl.DataFrame) -> int:
@@ -371,33 +364,50 @@ def _satisfaction_chart(df: pl.DataFrame, period: str, lang: str) -> None:
     st.plotly_chart(fig, width="stretch")
 
 
+def _months_frame(months: list[str], scope: tuple[str, ...] | None) -> pl.DataFrame | None:
+    """The unit rows of each month given, one block per month (their sums are the stretch's Σnum and Σden)."""
+    if not months:
+        return None
+    return pl.concat([data.unit_month(mo, scope) for mo in months], how="vertical_relaxed")
+
+
 def render() -> None:
     """Draw the page for the session's language and scope."""
     lang, scope = current_lang(), current_scope()
-    st.title(t("overview.title", lang))
+    title = st.empty()
     periods = data.periods(scope)
     if not periods:
+        title.title(t("overview.title", lang))
         st.info(t("overview.empty", lang))
         return
 
-    head = st.columns([1, 3], vertical_alignment="bottom")
-    # ?period= in the URL, carried across pages; the newest month by default.
-    period = state.select(t("overview.period", lang), periods, "period", page="overview", container=head[0])
+    # The granularity (月/季/年) on its own row: "Month | Quarter | Year" needs more room than a filter column.
+    gran_row = st.container()
+    head = st.columns([1, 2, 3], vertical_alignment="bottom")
+    # ?period= in the URL (a month, quarter or year), carried across pages; the newest month by default.
+    period = period_ui.pick(periods, lang, "overview", gran_container=gran_row, period_container=head[0])
+    gran = period_ui.granularity(period)
+    title.title(t(f"overview.title_{gran}", lang) if gran != "month" else t("overview.title", lang))
+    ruleset = ruleset_ui.pick(t("overview.ruleset", lang), "unit", period, lang, "overview", container=head[1])
     as_of = _as_of_line(lang, scope)
     if as_of:
-        head[1].caption(as_of)
+        head[2].caption(as_of)
+    partial = period_ui.partial_note(period, periods, lang)
+    if partial:
+        st.caption(partial)
 
-    df = data.unit_month(period, scope)
+    months = period_ui.with_data(period, periods)
+    # A month straight from its mart; a quarter or year summed per unit over its months (Σnum, Σden).
+    df = data.unit_month(period, scope) if gran == "month" else data.mart_slice("unit_month", period, scope)
     if df.is_empty():
         st.info(t("overview.no_units", lang, period=period))
         return
-    prev_period = _previous_month(period)
-    prev = data.unit_month(prev_period, scope) if prev_period in periods else None
-
-    year_ago_period = _year_before(period)
-    year_ago = data.unit_month(year_ago_period, scope) if year_ago_period in periods else None
-    _kpis(df, prev, year_ago, period, lang)
-    _score_section(df, period, prev_period if prev_period in periods else None, scope, lang)
+    c_prev = period_ui.comparison(period, periods, "previous")
+    c_year = period_ui.comparison(period, periods, "year_ago")
+    prev = _months_frame(c_prev.months, scope) if c_prev else None
+    year_ago = _months_frame(c_year.months, scope) if c_year else None
+    _kpis(df, prev, year_ago, period, (c_prev, c_year), lang)
+    _score_section(df, period, ruleset, c_prev, months, scope, lang)
     st.caption(t("overview.rate_note", lang))
     st.caption(t("overview.options", lang, options=_options_line(scope, lang)))
     st.subheader(t("overview.units_header", lang))

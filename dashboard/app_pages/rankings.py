@@ -1,5 +1,7 @@
-"""Rankings page (排名): units, windows or staff for a month — rank and its change, score, grade, group, a 12-month
-sparkline, progress to the pass line, excellence marks — and the 红黑榜; a row opens the unit's or window's page."""
+"""Rankings page (排名): units, windows or staff for a month, a quarter or a year — rank and its change, score,
+grade, group, a sparkline of monthly scores, progress to the next grade, excellence marks — and the 红黑榜; a row
+opens the unit's or window's page. The ruleset is chosen by name among those that score the subject over the period
+(its own period, or a shorter one it rolls up)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.core.bulletin import Column
-from dashboard.core.metrics import thresholds
+from dashboard.core.metrics import MetricsError, thresholds
 from dashboard.core.rankings import change_label, grade_progress, last_months, progress, red_black, sparklines
 from dashboard.core.rules.loader import RulesError
+from dashboard.ui import period as period_ui
+from dashboard.ui import rulesets as ruleset_ui
 from dashboard.ui import state
 from dashboard.ui.banner import as_of_line
 from dashboard.ui.downloads import download_buttons
@@ -40,11 +44,6 @@ def _page_exists(path: str) -> bool:
 def _grain_name(grain: str, lang: str) -> str:
     return {"unit": t("rankings.grain_unit", lang), "window": t("rankings.grain_window", lang),
             "staff": t("rankings.grain_staff", lang)}[grain]
-
-
-def _previous_month(period: str) -> str:
-    year, month = int(period[:4]), int(period[5:7])
-    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
 
 
 def _grade_name(meta: dict, zh: str | None, lang: str) -> str:
@@ -75,11 +74,10 @@ def _progress(meta: dict, total: Decimal | None) -> float | None:
 
 
 def _rows(results: pl.DataFrame, meta: dict, mart: pl.DataFrame, key: str, history: pl.DataFrame,
-          months: list[str], prev: str | None, lang: str) -> list[dict]:
-    """One dict per subject, ruleset rank order: everything the table shows and the download carries."""
+          months: list[str], before: dict[str, int] | None, lang: str) -> list[dict]:
+    """One dict per subject, ruleset rank order: everything the table shows and the download carries. `before`:
+    each subject's rank in the period compared with (None when there is none to compare with)."""
     by_key = {r[key]: r for r in mart.iter_rows(named=True)}
-    before = {r["subject"]: r["rank"] for r in history.filter(pl.col("period") == prev).iter_rows(named=True)} \
-        if prev else {}
     sparks = sparklines(history.iter_rows(named=True), months)
     out = []
     for r in results.iter_rows(named=True):
@@ -88,10 +86,12 @@ def _rows(results: pl.DataFrame, meta: dict, mart: pl.DataFrame, key: str, histo
         sat_n, sat_d = m.get("satisfaction_rate_num"), m.get("satisfaction_rate_den")
         out.append({
             "subject": r["subject"], "name": r["name"] or r["subject"], "group": r["grp"] or "",
-            "rank": rank, "change": change_label(rank, before.get(r["subject"]), t("rankings.new", lang)),
+            "rank": rank,
+            "change": "" if before is None else change_label(rank, before.get(r["subject"]), t("rankings.new", lang)),
             "total": Decimal(r["total"]), "grade": _grade_name(meta, r["grade"], lang),
             "excellent": bool(r["excellent"]), "award": r["award"] or "", "tier": r["tier"] or "",
-            "spark": sparks.get(r["subject"], [None] * len(months)),
+            # A month it was not scored in is left out: the line chart cell cannot draw a gap (it prints the values).
+            "spark": [v for v in sparks.get(r["subject"], []) if v is not None],
             "progress": _progress(meta, r["total"]),
             "satisfaction": rate(sat_n, sat_d), "satisfaction_text": pct(sat_n, sat_d, lang),
             "sat_num": sat_n, "sat_den": sat_d,
@@ -101,40 +101,53 @@ def _rows(results: pl.DataFrame, meta: dict, mart: pl.DataFrame, key: str, histo
     return out
 
 
-def _ranking_table(rows: list[dict], meta: dict, grain: str, period: str, months: list[str], lang: str) -> None:
-    c = {k: t(f"rankings.col.{k}", lang) for k in ("rank", "change", "name", "code", "group", "total", "grade",
-                                                 "excellent", "trend", "progress", "satisfaction")}
+def _ranking_table(rows: list[dict], meta: dict, grain: str, period: str, months: list[str], compared: str | None,
+                   lang: str) -> None:
+    """The ranking; the change column when there is a period to compare with (`compared`), the sparkline when there
+    are monthly scores to draw (`months`)."""
+    c = {k: t(f"rankings.col.{k}", lang) for k in ("rank", "name", "code", "group", "total", "grade",
+                                                 "excellent", "progress", "satisfaction")}
+    c["change"] = period_ui.word("since", period, lang)
+    monthly = period_ui.granularity(period) == "month"
+    c["trend"] = t("rankings.col.trend", lang) if monthly else t("rankings.col.trend_months", lang)
     line = meta["pass_line"]
     progress_help = (t("rankings.help.progress_grade", lang, line=f"{line:.2f}" if line is not None else "–")
                      if meta["bands"] else t("rankings.help.progress_max", lang, max=f"{meta['max']:.2f}"))
-    shown = pl.DataFrame(
-        {c["rank"]: [r["rank"] for r in rows], c["change"]: [r["change"] for r in rows],
-         c["name"]: [r["name"] for r in rows], c["code"]: [r["subject"] for r in rows],
-         c["group"]: [r["group"] for r in rows], c["total"]: [float(r["total"]) for r in rows],
-         c["grade"]: [r["grade"] for r in rows],
-         c["excellent"]: ["★" if r["excellent"] else "" for r in rows],
-         c["trend"]: [r["spark"] for r in rows], c["progress"]: [r["progress"] for r in rows],
-         c["satisfaction"]: [r["satisfaction_text"] for r in rows]},
-        schema={c["rank"]: pl.Int64, c["change"]: pl.String, c["name"]: pl.String, c["code"]: pl.String,
-                c["group"]: pl.String, c["total"]: pl.Float64, c["grade"]: pl.String, c["excellent"]: pl.String,
-                c["trend"]: pl.List(pl.Float64), c["progress"]: pl.Float64, c["satisfaction"]: pl.String})
+    values = {c["rank"]: [r["rank"] for r in rows], c["change"]: [r["change"] for r in rows],
+              c["name"]: [r["name"] for r in rows], c["code"]: [r["subject"] for r in rows],
+              c["group"]: [r["group"] for r in rows], c["total"]: [float(r["total"]) for r in rows],
+              c["grade"]: [r["grade"] for r in rows],
+              c["excellent"]: ["★" if r["excellent"] else "" for r in rows],
+              c["trend"]: [r["spark"] for r in rows], c["progress"]: [r["progress"] for r in rows],
+              c["satisfaction"]: [r["satisfaction_text"] for r in rows]}
+    schema = {c["rank"]: pl.Int64, c["change"]: pl.String, c["name"]: pl.String, c["code"]: pl.String,
+              c["group"]: pl.String, c["total"]: pl.Float64, c["grade"]: pl.String, c["excellent"]: pl.String,
+              c["trend"]: pl.List(pl.Float64), c["progress"]: pl.Float64, c["satisfaction"]: pl.String}
+    dropped = ([c["change"]] if compared is None else []) + ([c["trend"]] if not months else [])
+    shown = pl.DataFrame({k: v for k, v in values.items() if k not in dropped},
+                         schema={k: v for k, v in schema.items() if k not in dropped})
     totals = [v for r in rows for v in r["spark"] if v is not None]
-    event = st.dataframe(
-        shown, hide_index=True, on_select="rerun", selection_mode="single-row", key=f"rankings_table_{grain}",
-        column_config={
-            c["total"]: st.column_config.NumberColumn(format="%.2f"),
-            c["change"]: st.column_config.TextColumn(help=t("rankings.help.change", lang), alignment="center"),
-            c["excellent"]: st.column_config.TextColumn(help=t("rankings.help.excellent", lang), alignment="center"),
-            c["trend"]: st.column_config.LineChartColumn(
-                help=t("rankings.help.trend", lang, first=months[0], last=months[-1]),
-                y_min=min(totals) if totals else None, y_max=max(totals) if totals else None, color=_BLUE),
-            c["progress"]: st.column_config.ProgressColumn(help=progress_help, format="percent", min_value=0,
-                                                           max_value=1, color=_BLUE),
-            c["satisfaction"]: st.column_config.TextColumn(
-                help=t("rankings.help.satisfaction", lang, line=percent(_SATISFACTION, lang)), alignment="right"),
-        })
+    config = {
+        c["total"]: st.column_config.NumberColumn(format="%.2f"),
+        c["excellent"]: st.column_config.TextColumn(help=t("rankings.help.excellent", lang), alignment="center"),
+        c["progress"]: st.column_config.ProgressColumn(help=progress_help, format="percent", min_value=0,
+                                                       max_value=1, color=_BLUE),
+        c["satisfaction"]: st.column_config.TextColumn(
+            help=t("rankings.help.satisfaction", lang, this=period_ui.word("this", period, lang),
+                   line=percent(_SATISFACTION, lang)), alignment="right"),
+    }
+    if compared is not None:
+        config[c["change"]] = st.column_config.TextColumn(help=t("rankings.help.change", lang, period=compared),
+                                                          alignment="center")
+    if months:
+        config[c["trend"]] = st.column_config.LineChartColumn(
+            help=t("rankings.help.trend", lang, first=months[0], last=months[-1]),
+            y_min=min(totals) if totals else None, y_max=max(totals) if totals else None, color=_BLUE)
+    event = st.dataframe(shown, hide_index=True, on_select="rerun", selection_mode="single-row",
+                         key=f"rankings_table_{grain}", column_config=config)
     st.caption(t("rankings.drill_hint", lang))
-    columns = [Column("rank", c["rank"], "int"), Column("change", c["change"]), Column("name", c["name"]),
+    columns = [Column("rank", c["rank"], "int"), *([Column("change", c["change"])] if compared else []),
+               Column("name", c["name"]),
                Column("subject", c["code"]), Column("group", c["group"]), Column("total", c["total"], "score"),
                Column("grade", c["grade"]), Column("excellent_mark", c["excellent"]),
                Column("satisfaction", c["satisfaction"], "pct"),
@@ -164,8 +177,8 @@ def _red_black(rows: list[dict], n: int, grain: str, period: str, lang: str) -> 
     ranked = [r for r in rows if r["rank"] is not None]
     lists = red_black(ranked, n, within="group")
     st.caption(t("rankings.red_black_note", lang, n=n))
-    c = {k: t(f"rankings.col.{k}", lang) for k in ("group", "place", "group_rank", "name", "total", "grade",
-                                                 "change")}
+    c = {k: t(f"rankings.col.{k}", lang) for k in ("group", "place", "group_rank", "name", "total", "grade")}
+    c["change"] = period_ui.word("since", period, lang)
     left, right = st.columns(2)
     for col, which, title in ((left, "red", t("rankings.red", lang)), (right, "black", t("rankings.black", lang))):
         picked = [r for r in lists if r["list"] == which]
@@ -187,6 +200,24 @@ def _red_black(rows: list[dict], n: int, grain: str, period: str, lang: str) -> 
                               Column("grade", c["grade"]), Column("change", c["change"])], picked, lang)
 
 
+def _before(ruleset: str, period: str, periods: list[str], history: pl.DataFrame,
+            scope: tuple[str, ...] | None) -> tuple[str | None, dict[str, int] | None]:
+    """The period the ranks are compared with and each subject's rank then: the month before (from the history
+    already scored), the quarter or year before when it is a whole one with data; (None, None) when there is none."""
+    c = period_ui.comparison(period, periods, "previous")
+    if c is None or c.partial:
+        return None, None
+    if period_ui.granularity(period) == "month" and not history.is_empty():
+        got = history.filter(pl.col("period") == c.text)
+    else:
+        try:
+            got = data.scores(ruleset, c.text, scope)[0]
+        except (RulesError, MetricsError, ValueError):  # not in force then: nothing to compare with
+            return None, None
+    return c.text, {r["subject"]: r["rank"] for r in got.iter_rows(named=True)
+                    if r["rank"] is not None and r.get("ranked", True)}
+
+
 def render() -> None:
     """Draw the page for the session's language and scope."""
     lang, scope = current_lang(), current_scope()
@@ -195,50 +226,63 @@ def render() -> None:
     if not periods:
         st.info(t("rankings.empty", lang))
         return
-    head = st.columns([1, 1, 2, 1, 1], vertical_alignment="bottom")
-    period = state.select(t("rankings.period", lang), periods, "period", page=PAGE, container=head[0])
+    # The granularity (月/季/年) on its own row: "Month | Quarter | Year" needs more room than a filter column.
+    gran_row = st.container()
+    head = st.columns([1, 1, 2, 1.1, 1], vertical_alignment="bottom")
+    period = period_ui.pick(periods, lang, PAGE, gran_container=gran_row, period_container=head[0])
     grain = state.select(t("rankings.grain", lang), GRAINS, "grain", page=PAGE, container=head[1],
                          format_func=lambda g: _grain_name(g, lang))
-    rulesets = data.monthly_rulesets(period) if grain == "unit" else data.monthly_rulesets_for(grain, period)
-    if not rulesets:
+    ruleset = ruleset_ui.pick(t("rankings.ruleset", lang), grain, period, lang, PAGE, container=head[2])
+    if ruleset is None:
         st.info(t("rankings.no_ruleset", lang, period=period, grain=_grain_name(grain, lang)))
         return
-    ruleset = state.select(t("rankings.ruleset", lang), rulesets, "ruleset", page=PAGE, container=head[2])
     view = state.select(t("rankings.view", lang), VIEWS, "view", page=PAGE, container=head[3],
                         format_func=lambda v: t(f"rankings.view_{v}", lang))
     as_of = as_of_line(lang, scope)
     if as_of:
         st.caption(as_of)
+    partial = period_ui.partial_note(period, periods, lang)
+    if partial:
+        st.caption(partial)
 
     try:
         meta = data.ruleset_meta(ruleset, period)
         results = data.scores(ruleset, period, scope)[0]
-    except (RulesError, ValueError):  # a ruleset that cannot score this month must not take the page down
+    except (RulesError, MetricsError, ValueError):  # a ruleset that cannot score the period must not take the page down
         logging.getLogger(__name__).exception("scoring %s for %s failed", ruleset, period)
-        st.warning(t("rankings.scores_unavailable", lang, ruleset=ruleset, period=period))
+        name = ruleset_ui.names(grain, period, lang).get(ruleset, ruleset)
+        st.warning(t("rankings.scores_unavailable", lang, ruleset=name, period=period))
         return
     if results.is_empty():
         st.info(t("rankings.no_scores", lang, period=period))
         return
-    months = last_months(periods, period, SPARK_MONTHS)
-    with st.spinner(t("rankings.loading_history", lang, n=len(months))):
-        # Every month at once, under one cache key: changing the month then only slices it.
-        history = data.score_history(ruleset, sorted(periods), scope)
-        history = history.filter(pl.col("period").is_in(months))
-    prev = _previous_month(period)
-    prev = prev if prev in months else None
+    monthly = period_ui.granularity(period) == "month"
+    # The sparkline: a month's twelve months to it; a quarter's or year's own months, when the ruleset scores months.
+    months = last_months(periods, period, SPARK_MONTHS) if monthly else \
+        period_ui.with_data(period, periods) if meta["own_period"] == "month" else []
+    history = pl.DataFrame(schema={"period": pl.String, "subject": pl.String, "total": pl.Decimal(18, 2),
+                                   "rank": pl.Int64})
+    if months:
+        with st.spinner(t("rankings.loading_history", lang, n=len(months))):
+            # Every month at once, under one cache key: changing the month then only slices it.
+            history = data.score_history(ruleset, sorted(periods), scope)
+            history = history.filter(pl.col("period").is_in(months))
+    compared, before = _before(ruleset, period, periods, history, scope)
     mart, key = MART[grain]
-    rows = _rows(results, meta, data.mart_slice(mart, period, scope), key, history, months, prev, lang)
+    rows = _rows(results, meta, data.mart_slice(mart, period, scope), key, history, months, before, lang)
     st.caption(t("rankings.ruleset_line", lang, name=meta["name_zh"] if lang == "zh" else meta["name_en"],
-                 id=meta["id"], version=meta["version"], n=len(rows),
+                 version=meta["version"], n=len(rows),
                  within=t("rankings.within_group" if meta["ranking_within"] == "group" else "rankings.within_all",
                           lang)))
+    if meta["combine"]:
+        st.caption(t(f"rankings.rollup_{meta['combine']}", lang, period=period,
+                     parts=t(f"period.one.{meta['own_period']}", lang)))
 
     if view == "red_black":
         n = int(state.select(t("rankings.top_n", lang), TOP_N, "top_n", page=PAGE, container=head[4]))
         _red_black(rows, n, grain, period, lang)
     else:
-        _ranking_table(rows, meta, grain, period, months, lang)
+        _ranking_table(rows, meta, grain, period, months, compared, lang)
 
 
 render()

@@ -13,6 +13,7 @@ import streamlit as st
 from dashboard import data
 from dashboard.core import whatif
 from dashboard.core.bulletin import Column
+from dashboard.ui import period as period_ui
 from dashboard.ui import state
 from dashboard.ui.banner import as_of_line
 from dashboard.ui.downloads import download_buttons
@@ -95,7 +96,7 @@ def _card(own: list, lang: str) -> None:
                  sep.join(f"{s} {_score(v)}" for s, v in c.expected.items()))
         rows.append({"name": c.name, "note": c.note or "", "expected": shown,
                      "verdict": t("rules_page.cases.pass" if c.passed else "rules_page.cases.fail", lang),
-                     "problems": sep.join(c.problems)})
+                     "problems": sep.join(c.render(lang))})
     columns = [Column("name", name), Column("note", note), Column("expected", expected), Column("verdict", verdict),
                Column("problems", problems)]
     st.dataframe(pl.DataFrame([{c.header: r[c.key] for c in columns} for r in rows],
@@ -186,11 +187,21 @@ def _whatif(versions: list, own: list, lang: str, scope: tuple[str, ...] | None)
         st.info(t("rules_page.whatif.no_data", lang))
         return
     newest = own[-1]
-    kind = newest.period
+    rollups = data.version_rollups()
+    # The kinds of period the ruleset scores: its own, and the quarter or year it rolls up to (月/季/年).
+    grans = whatif.granularities(newest, rollups)
+    # The granularity (月/季/年) on its own row: "Month | Quarter | Year" needs more room than a filter column.
+    gran_row = st.container()
+    head = st.columns([1, 2, 2], vertical_alignment="bottom")
+    wanted = state.get("whatif_period")
+    kind = period_ui.granularity(wanted) if period_ui.granularity(wanted) in grans else grans[0]
+    if len(grans) > 1:
+        kind = gran_row.segmented_control(t("period.granularity", lang), grans, default=kind, required=True,
+                                         format_func=lambda g: t(f"period.{g}", lang),
+                                         key=f"w_{PAGE}_whatif_granularity") or kind
     options = whatif.periods_for(months, kind)
-    default = state.get("period") if kind == "month" and state.get("period") in options \
-        else whatif.default_period(options, months)
-    head = st.columns([1, 2, 2])
+    page_period = state.get("period")  # the period the other pages show, when it is of this kind
+    default = page_period if page_period in options else whatif.default_period(options, months)
     period = state.select(t(f"rules_page.whatif.period.{kind}", lang), options, "whatif_period", page=PAGE,
                           default=default, container=head[0])
     by_rel = {v.relpath: v for v in versions}
@@ -198,7 +209,8 @@ def _whatif(versions: list, own: list, lang: str, scope: tuple[str, ...] | None)
     a = state.select(t("rules_page.whatif.a", lang), [v.relpath for v in reversed(own)], "whatif_a", page=PAGE,
                      default=current.relpath if current else None, container=head[1],
                      format_func=lambda r: _version_label(by_rel[r], lang))
-    others = [v.relpath for v in whatif.compatible(versions, by_rel[a]) if v.relpath != a]
+    # Every version that scores the same subjects over this kind of period, directly or rolled up, by name.
+    others = [v.relpath for v in whatif.compatible(versions, by_rel[a], kind, rollups) if v.relpath != a]
     if not others:
         st.info(t("rules_page.whatif.no_alternative", lang))
         return
@@ -283,9 +295,10 @@ def _whatif(versions: list, own: list, lang: str, scope: tuple[str, ...] | None)
         download_buttons("rules_why", f"{period}_{subject}_{t('rules_page.why.title', lang)}",
                          [Column("name", w["name"]), Column("line", w["line"]), Column("points_a", w["points_a"]),
                           Column("points_b", w["points_b"]), Column("change", w["change"])], raw, lang)
-    if newest.subject == "unit" and kind == "month" and _page_exists("app_pages/unit.py"):
+    if newest.subject == "unit" and _page_exists("app_pages/unit.py"):
         st.page_link("app_pages/unit.py", label=t("rules_page.why.to_unit", lang, name=names[subject]),
-                     icon=":material/apartment:", query_params={"unit": subject, "period": period, "lang": lang})
+                     icon=":material/apartment:", query_params={"unit": subject, "period": period, "lang": lang,
+                                                                "ruleset": by_rel[a].ruleset_id})
 
 
 def render() -> None:
@@ -303,7 +316,7 @@ def render() -> None:
     ids = [i for i in data.all_rulesets() if i in names]
     default = state.get("ruleset") if state.get("ruleset") in ids else None
     ruleset = state.select(t("rules_page.ruleset", lang), ids, "card", page=PAGE, default=default,
-                           format_func=lambda i: f"{names[i]}（{i}）")
+                           format_func=lambda i: names.get(i, i))
     own = [v for v in versions if v.ruleset_id == ruleset]
     card, history, what = st.tabs([t("rules_page.tab.card", lang), t("rules_page.tab.versions", lang),
                                    t("rules_page.tab.whatif", lang)])

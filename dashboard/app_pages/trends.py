@@ -1,6 +1,6 @@
-"""Trends page (趋势): any indicator for chosen units or windows month by month, with the watched lines and the
-active ruleset's targets, and each one's group (圈层) average pooled as Σnumerator/Σdenominator; small multiples
-when many are chosen."""
+"""Trends page (趋势): any indicator for chosen units or windows month by month (or quarter by quarter, year by year:
+each one's months summed, Σnumerator/Σdenominator), with the watched lines and the chosen ruleset's targets, and each
+one's group (圈层) average pooled the same way; small multiples when many are chosen."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from dashboard.core.bulletin import Column
 from dashboard.core.metrics import Metric, half_up, metrics, thresholds
 from dashboard.core.rankings import group_average, last_months, value_of
 from dashboard.core.rules.loader import RulesError
+from dashboard.ui import period as period_ui
+from dashboard.ui import rulesets as ruleset_ui
 from dashboard.ui import state
 from dashboard.ui.banner import as_of_line
 from dashboard.ui.downloads import download_buttons
@@ -28,7 +30,8 @@ PAGE = "trends"
 GRAINS = ("unit", "window")
 MART = {"unit": ("unit_month", "unit_code", "unit_name", "units"),
         "window": ("window_month", "window_code", "window_name", "windows")}
-SPANS = ("12", "24", "all")
+# How many periods back, by granularity (?months= in the URL).
+SPANS = {"month": ("12", "24", "all"), "quarter": ("4", "8", "all"), "year": ("all",)}
 DEFAULT_PICK = 3
 FACET_ABOVE = 4  # more than this many lines: one small chart each
 FACET_COLS = 3
@@ -169,24 +172,30 @@ def render() -> None:
         st.info(t("trends.empty", lang))
         return
     catalog = metrics()
-    head = st.columns([1, 1, 1, 2, 2], vertical_alignment="bottom")
-    period = state.select(t("trends.period", lang), periods, "period", page=PAGE, container=head[0])
-    span = state.select(t("trends.span", lang), SPANS, "months", page=PAGE, container=head[1],
+    # The granularity (月/季/年) on its own row: "Month | Quarter | Year" needs more room than a filter column.
+    gran_row = st.container()
+    head = st.columns([1, 1, 1, 1.8, 1.8], vertical_alignment="bottom")
+    # The period the series ends at; its granularity is the series' step.
+    period = period_ui.pick(periods, lang, PAGE, gran_container=gran_row, period_container=head[0])
+    gran = period_ui.granularity(period)
+    spans = SPANS[gran]
+    span = state.select(t("trends.span", lang), spans, "months", page=PAGE, container=head[1],
                         format_func=lambda s: t("trends.span_all", lang) if s == "all" else
-                        t("trends.span_n", lang, n=s))
+                        t(f"trends.span_{gran}", lang, n=s))
     grain = state.select(t("trends.grain", lang), GRAINS, "grain", page=PAGE, container=head[2],
                          format_func=lambda g: t(f"trends.grain_{g}", lang))
     metric_id = state.select(t("trends.metric", lang), list(catalog), "metric", page=PAGE, container=head[3],
                              default="satisfaction_rate", format_func=lambda k: catalog[k].name(lang))
-    rulesets = data.monthly_rulesets(period) if grain == "unit" else data.monthly_rulesets_for(grain, period)
-    ruleset = state.select(t("trends.ruleset", lang), rulesets, "ruleset", page=PAGE, container=head[4]) \
-        if rulesets else None
+    ruleset = ruleset_ui.pick(t("trends.ruleset", lang), grain, period, lang, PAGE, container=head[4])
+    ruleset_name = ruleset_ui.names(grain, period, lang).get(ruleset, ruleset) if ruleset else None
     as_of = as_of_line(lang, scope)
     if as_of:
         st.caption(as_of)
 
     m = catalog[metric_id]
-    months = last_months(periods, period, len(periods) if span == "all" else int(span))
+    steps = period_ui.periods_of(periods, gran)  # newest first
+    # The series: `span` periods to the one chosen (a month's months, a quarter's quarters, a year's years).
+    months = last_months(steps, period, len(steps) if span == "all" else int(span))
     grain_mart, key, label, param = MART[grain]
     frame = data.mart_months(grain_mart, months, scope)
     if frame.is_empty():
@@ -240,10 +249,12 @@ def render() -> None:
         notes.append(t("trends.note_count_average", lang))
     if m.kind == "mean":
         notes.append(t("trends.note_mean", lang, seconds=t("trends.note_mean_seconds", lang) if m.scale == 60 else ""))
+    if gran != "month":
+        notes.append(t("trends.note_summed", lang))
     if ruleset is None:
         notes.append(t("trends.no_ruleset", lang, period=period))
     elif not any(c == _RULE for _, _, c in lines):
-        notes.append(t("trends.no_rule_lines", lang, ruleset=ruleset, metric=m.name(lang)))
+        notes.append(t("trends.no_rule_lines", lang, ruleset=ruleset_name, metric=m.name(lang)))
     for note in notes:
         st.caption(note)
 

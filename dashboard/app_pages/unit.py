@@ -1,8 +1,9 @@
-"""Unit page (单位): one unit's month — its score as a waterfall and in sentences, twelve months of its indicators,
-its windows and the hall office's records about it."""
+"""Unit page (单位): one unit's month, quarter or year — its score under the chosen ruleset as a waterfall and in
+sentences, twelve months of its indicators, its windows and the hall office's records about it."""
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -12,8 +13,12 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.core.bulletin import Column
-from dashboard.core.metrics import thresholds
+from dashboard.core.contract import catalog_flags
+from dashboard.core.metrics import MetricsError, thresholds
+from dashboard.core.rules.loader import RulesError
 from dashboard.core.unit_detail import explained, history_months, lines_of, points_text
+from dashboard.ui import period as period_ui
+from dashboard.ui import rulesets as ruleset_ui
 from dashboard.ui import state
 from dashboard.ui.banner import as_of_line
 from dashboard.ui.downloads import download_buttons
@@ -34,16 +39,21 @@ def _page_exists(path: str) -> bool:
 
 
 def _score(unit: str, period: str, scope: tuple[str, ...] | None, lang: str, container) -> None:
-    st.subheader(t("unit_page.score.title", lang))
-    rulesets = data.monthly_rulesets(period)
-    if not rulesets:
+    st.subheader(t("unit_page.score.title", lang, during=period_ui.word("during", period, lang)))
+    ruleset = ruleset_ui.pick(t("unit_page.ruleset", lang), "unit", period, lang, PAGE, container=container)
+    if ruleset is None:
         st.info(t("unit_page.score.no_ruleset", lang, period=period))
         return
-    ruleset = state.select(t("unit_page.ruleset", lang), rulesets, "ruleset", page=PAGE, container=container)
-    results, _, all_lines = data.scores(ruleset, period, scope)
+    name = ruleset_ui.names("unit", period, lang).get(ruleset, ruleset)
+    try:
+        results, _, all_lines = data.scores(ruleset, period, scope)
+    except (RulesError, MetricsError, ValueError):  # a ruleset that cannot score the period must not take the page
+        logging.getLogger(__name__).exception("scoring %s for %s failed", ruleset, period)
+        st.warning(t("unit_page.score.unavailable", lang, ruleset=name, period=period))
+        return
     mine = results.filter(pl.col("subject") == unit).to_dicts()
     if not mine:
-        st.info(t("unit_page.score.not_scored", lang, ruleset=ruleset, period=period))
+        st.info(t("unit_page.score.not_scored", lang, ruleset=name, period=period))
         return
     r = mine[0]
     total = Decimal(r["total"])
@@ -52,12 +62,16 @@ def _score(unit: str, period: str, scope: tuple[str, ...] | None, lang: str, con
 
     cols = st.columns(4)
     cols[0].metric(t("unit_page.score.total", lang), f"{total:.2f}")
-    cols[1].metric(t("unit_page.score.grade", lang), r["grade"] or "–")
+    grade_names = dict(data.ruleset_meta(ruleset, period)["grades"]) if lang == "en" else {}
+    cols[1].metric(t("unit_page.score.grade", lang), grade_names.get(r["grade"], r["grade"]) or "–")
     cols[2].metric(t("unit_page.score.rank", lang), "–" if r["rank"] is None else
                    t("unit_page.score.rank_of", lang, rank=r["rank"], n=results.height))
     cols[3].metric(t("unit_page.score.version", lang), f"{r['version']}")
     if r.get("flags"):
-        st.caption(t("unit_page.score.flags", lang, flags=", ".join(r["flags"])))
+        named = catalog_flags()  # the catalog's words for each flag, not its code
+        sep = "、" if lang == "zh" else ", "
+        st.caption(t("unit_page.score.flags", lang,
+                     flags=sep.join(named.get(f, {}).get(lang, f) for f in r["flags"])))
 
     left, right = st.columns([3, 2])
     with left:
@@ -66,7 +80,7 @@ def _score(unit: str, period: str, scope: tuple[str, ...] | None, lang: str, con
         st.markdown(f"**{t('unit_page.explain.title', lang)}**")
         st.markdown("\n".join(
             "- " + t("unit_page.explain.line", lang, name=ln.name(lang), points=points_text(ln.points))
-            for ln in moved) or t("unit_page.explain.nothing", lang))
+            for ln in moved) or t("unit_page.explain.nothing", lang, during=period_ui.word("during", period, lang)))
         terms = " ".join(points_text(ln.points) for ln in moved) or "0.00"
         st.markdown(t("unit_page.explain.sum", lang, terms=terms, total=f"{total:.2f}"))
         if zero:
@@ -104,7 +118,8 @@ def _waterfall(moved: list, total: Decimal, lang: str) -> None:
 
 
 def _history(unit: str, period: str, periods: list[str], scope: tuple[str, ...] | None, lang: str) -> None:
-    months = history_months(period, periods)
+    # Twelve months to the period's newest month with data (a quarter's or year's last).
+    months = history_months(period_ui.with_data(period, periods)[-1], periods)
     st.subheader(t("unit_page.history.title", lang, first=months[0], last=months[-1]))
     rows = []
     for month in months:
@@ -149,8 +164,10 @@ def _window_url(window: str, unit: str, period: str, lang: str) -> str:
     return "window?" + urlencode({"window": window, "unit": unit, "period": period, "lang": lang})
 
 
-def _windows(unit: str, period: str, scope: tuple[str, ...] | None, lang: str) -> None:
-    st.subheader(t("unit_page.windows.title", lang))
+def _windows(unit: str, period: str, month: str, scope: tuple[str, ...] | None, lang: str) -> None:
+    """The unit's windows over the period; a row opens the window's page on `month` (that page shows months)."""
+    title = t("unit_page.windows.title", lang, during=period_ui.word("during", period, lang))
+    st.subheader(title)
     rows = data.mart_slice("window_month", period, scope, unit).to_dicts()
     if not rows:
         st.caption(t("unit_page.windows.none", lang, period=period))
@@ -164,7 +181,7 @@ def _windows(unit: str, period: str, scope: tuple[str, ...] | None, lang: str) -
         {c["window"]: [r["window_name"] or r["window_code"] or no_window for r in rows],
          c["code"]: [r["window_code"] for r in rows], c["cases"]: [r["cases_accepted"] for r in rows],
          **{names[m]: [pct(r[f"{m}_num"], r[f"{m}_den"], lang) for r in rows] for m, _ in RATES},
-         c["open"]: [_window_url(r["window_code"], unit, period, lang) if r["window_code"] else None for r in rows]},
+         c["open"]: [_window_url(r["window_code"], unit, month, lang) if r["window_code"] else None for r in rows]},
         schema={c["window"]: pl.String, c["code"]: pl.String, c["cases"]: pl.Int64,
                 **{names[m]: pl.String for m, _ in RATES}, c["open"]: pl.String})
     config = {c["cases"]: st.column_config.NumberColumn(format="localized"),
@@ -183,17 +200,18 @@ def _windows(unit: str, period: str, scope: tuple[str, ...] | None, lang: str) -
                     Column(f"{m}_den", f"{names[m]}{t('unit_page.col.denominator', lang)}", "int")]
     raw = [{**r, "window_name": r["window_name"] or r["window_code"] or no_window,
             **{m: rate(r[f"{m}_num"], r[f"{m}_den"]) for m, _ in RATES}} for r in rows]
-    download_buttons("unit_windows", f"{period}_{unit}_{t('unit_page.windows.title', lang)}", columns, raw, lang)
+    download_buttons("unit_windows", f"{period}_{unit}_{title}", columns, raw, lang)
     picked = event.selection.rows if linkable and event is not None else []
     if picked and rows[picked[0]]["window_code"]:
         window = rows[picked[0]]["window_code"]
         state.put("unit", unit)
         state.put("window", window)
-        st.switch_page(WINDOW_PAGE, query_params={"window": window, "unit": unit, "period": period, "lang": lang})
+        st.switch_page(WINDOW_PAGE, query_params={"window": window, "unit": unit, "period": month, "lang": lang})
 
 
 def _events(unit: str, period: str, scope: tuple[str, ...] | None, lang: str) -> None:
-    st.subheader(t("unit_page.events.title", lang))
+    title = t("unit_page.events.title", lang, during=period_ui.word("during", period, lang))
+    st.subheader(title)
     ev = data.unit_events(unit, period, scope)
     if ev.is_empty():
         st.caption(t("unit_page.events.none", lang, period=period))
@@ -210,7 +228,7 @@ def _events(unit: str, period: str, scope: tuple[str, ...] | None, lang: str) ->
                Column("event_type", c["event_type"]), Column("level", c["level"]),
                Column("severity", c["severity"], "int"), Column("count", c["count"], "int"),
                Column("status", c["status"])]
-    download_buttons("unit_events", f"{period}_{unit}_{t('unit_page.events.title', lang)}", columns,
+    download_buttons("unit_events", f"{period}_{unit}_{title}", columns,
                      ev.to_dicts(), lang)
 
 
@@ -225,24 +243,31 @@ def render() -> None:
     if not periods:
         st.info(t("unit_page.empty", lang))
         return
-    head = st.columns([1, 2, 1])
-    period = state.select(t("unit_page.period", lang), periods, "period", page=PAGE, container=head[0])
-    month = data.unit_month(period, scope)
-    if month.is_empty():
+    # The granularity (月/季/年) on its own row: "Month | Quarter | Year" needs more room than a filter column.
+    gran_row = st.container()
+    head = st.columns([1, 2, 2], vertical_alignment="bottom")
+    period = period_ui.pick(periods, lang, PAGE, gran_container=gran_row, period_container=head[0])
+    monthly = period_ui.granularity(period) == "month"
+    # A month straight from its mart; a quarter or year summed per unit over its months (Σnum, Σden).
+    rows = data.unit_month(period, scope) if monthly else data.mart_slice("unit_month", period, scope)
+    if rows.is_empty():
         st.info(t("unit_page.no_units", lang, period=period))
         return
-    info = {r["unit_code"]: r for r in month.to_dicts()}
+    partial = period_ui.partial_note(period, periods, lang)
+    if partial:
+        st.caption(partial)
+    info = {r["unit_code"]: r for r in rows.to_dicts()}
     unit = state.select(t("unit_page.unit", lang), list(info), "unit", page=PAGE, container=head[1],
-                        format_func=lambda u: f"{info[u]['unit_name'] or u} ({u})")
+                        format_func=lambda u: f"{info[u]['unit_name'] or u} ({u})" if u in info else u)
     r = info[unit]
     st.header(t("unit_page.heading", lang, name=r["unit_name"] or unit, code=unit, period=period), anchor=False)
     kinds = {"部门": "kind.department", "乡镇": "kind.township", "派驻单位": "kind.stationed"}
     kind = t(kinds[r["unit_kind"]], lang) if r["unit_kind"] in kinds else r["unit_kind"] or "–"
     st.caption(t("unit_page.group", lang, group=r["unit_group"] or "–", kind=kind,
-                 cases=num(r["cases_accepted"])))
+                 cases=num(r["cases_accepted"]), during=period_ui.word("during", period, lang)))
     _score(unit, period, scope, lang, head[2])
     _history(unit, period, periods, scope, lang)
-    _windows(unit, period, scope, lang)
+    _windows(unit, period, period_ui.with_data(period, periods)[-1], scope, lang)
     _events(unit, period, scope, lang)
 
 

@@ -11,6 +11,7 @@ from dashboard import data
 from dashboard.core.bulletin import Column
 from dashboard.core.metrics import half_up, metrics
 from dashboard.core.windows import LOAD_SOURCES, busy_hours, heatmap_matrix, tag_counts
+from dashboard.ui import period as period_ui
 from dashboard.ui import state
 from dashboard.ui.banner import as_of_line
 from dashboard.ui.downloads import download_buttons
@@ -228,7 +229,10 @@ def render() -> None:
         st.info(t("window_page.empty", lang))
         return
     head = st.columns([1, 2, 2])
-    period = state.select(t("window_page.period", lang), periods, "period", page=PAGE, container=head[0])
+    # This page shows months: a quarter or year in the URL opens on its newest month, and says so.
+    period, monthly_note = period_ui.pick_month(t("window_page.period", lang), periods, lang, PAGE, container=head[0])
+    if monthly_note:
+        st.caption(monthly_note)
     as_of = as_of_line(lang, scope)
     if as_of:
         st.caption(as_of)

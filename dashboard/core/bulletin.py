@@ -6,6 +6,7 @@ fractions with their numerators and denominators until they are printed; a zero 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -64,24 +65,41 @@ def _pct(value: Fraction | None, lang: str) -> str:
     return t("common.no_data", lang) if value is None else f"{half_up(value * 100)}%"
 
 
+def _minute(stamp: str) -> str:
+    """An ISO instant as Beijing time to the minute (the data-as-of line's form)."""
+    try:
+        return dt.datetime.fromisoformat(stamp).astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return stamp
+
+
 def _previous_month(period: str) -> str:
     y, m = int(period[:4]), int(period[5:7])
     return f"{y - 1}-12" if m == 1 else f"{y}-{m - 1:02d}"
 
 
 def default_ruleset(period: str) -> str:
-    """The monthly unit ruleset in force for the period (the first by id), for a bulletin that names none."""
+    """The monthly unit ruleset a bulletin that names none is issued under: the catalog's declared default
+    (`default_rulesets.unit` in rulesets/_catalog.yaml) when it is in force for the month, else the first monthly
+    unit ruleset in force (by id)."""
     from ruamel.yaml import YAML
 
+    from dashboard.core.contract import load_catalog
+
+    declared = (load_catalog().get("default_rulesets") or {}).get("unit")
     fast = YAML(typ="safe")  # a quick look at each file's header; only the chosen one is validated in full
+    candidates = [declared] if declared else []
     for path in ruleset_files():
         head = fast.load(path.read_text(encoding="utf-8")) or {}
-        if head.get("period") != "month" or head.get("subject") != "unit":
-            continue
+        if head.get("period") == "month" and head.get("subject") == "unit":
+            candidates.append(path.parent.name)
+    for ruleset_id in dict.fromkeys(candidates):
         try:
-            return find(path.parent.name, period).ruleset.id
+            rs = find(ruleset_id, period).ruleset
         except RulesError:
             continue
+        if rs.period == "month" and rs.subject == "unit":
+            return rs.id
     raise RulesError([])
 
 
@@ -247,11 +265,18 @@ def build(wh: Warehouse, period: str, ruleset_id: str | None = None, lang: str =
                   for k, v in _definitions(options, lang).items()]
     footnotes.append(t("bulletin.footnote.thresholds", lang, lines="、".join(
         f"{metrics()[th.metric].name(lang)} ≥ {_pct(th.min, lang)}" for th in thresholds())))
+    # A month whose numbers can still change (数据未完结) says so in its title and its notes.
+    provisional = marts.is_provisional(wh.lake, period)
+    if provisional:
+        info = marts.build_info(wh.lake)
+        footnotes.insert(0, t("as_of.bulletin_note", lang, as_of=_minute(info.get("as_of") or ""),
+                              days=options["rectification_days"]))
     now = _totals(list(units.values()))
     before = _totals(before_units) if before_units is not None else None
     return Bulletin(
         lang=lang, period=period, previous=previous if before is not None else None,
-        title=t("bulletin.title", lang, period=period_label), office=t("bulletin.office", lang),
+        title=t("bulletin.title", lang, period=period_label) + (t("as_of.bulletin_title", lang) if provisional else ""),
+        office=t("bulletin.office", lang),
         period_label=period_label, summary=_summary(period_label, now, before, lang),
         tables=[ranking, red_black, breach_table, deduction_table, sat_table], satisfaction=satisfaction,
         footnotes=footnotes,

@@ -44,7 +44,16 @@ EXPORT_LAG = 14 * DAY + 3 * HOUR
 # ---------------------------------------------------------------------------------------------------------
 # Patterns leadership must be able to see (unit and window codes are fixed; names below).
 LOW_SATISFACTION_UNITS = ("U005", "U027", "U031")  # 车管所, 供电公司, 城关镇: ~94–95% satisfied, every month
-DECLINING_UNIT = "U010"  # 卫生健康委员会: on time ~97% → ~80%, satisfied ~99% → ~91% over the 24 months
+DECLINING_UNIT = "U010"  # 卫生健康委员会: on time ~98% → ~77%, satisfied ~99% → ~90% over the 24 months
+# Every unit has a profile that persists: a level on a 0 (best) … 1 (worst) scale at mid-span and a drift over the 24
+# months, for on-time, satisfaction, same-day and conduct alike (each with its own small offset and month-to-month
+# wobble); the units not named here are middling, with a seeded level and a small drift.
+STRONG_UNITS = ("U002", "U025", "U026", "U034", "U039")  # 人社, 税务, 公积金, 南湖街道, 龙泉镇: ~99.5% on time
+WEAK_UNITS = (*LOW_SATISFACTION_UNITS, "U018", "U028")  # + 城管, 供水: late more, rated worse, many deductions
+IMPROVING_UNITS = ("U006", "U033", "U021")  # 医保, 西城街道, 应急: weak at the start, good at the end
+DECLINING_UNITS = (DECLINING_UNIT, "U014", "U036")  # + 文旅, 青石镇: good at the start, weak at the end
+# 不动产 (a new system) and 燃气: a bad spell (on time ~91%, satisfied ~92%), then recovery; 0-based month indexes
+BAD_PATCHES = {"U003": (12, 13, 14, 15), "U029": (4, 5, 6)}
 GAP_UNIT = "U037"  # 柳河镇: no rows in any table in months 10–12 of the 24 (system migration)
 GAP_MONTHS = (9, 10, 11)  # 0-based month indexes
 LONG_QUEUE_WINDOWS = ("W027", "W037")  # 不动产 and 出入境 专窗: 40–90 minute waits
@@ -204,13 +213,35 @@ ID_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
 BAD_TAGS = ("态度不好", "等待时间长", "办事效率低", "多次跑动", "材料要求不清", "一次性告知不到位", "系统故障",
             "窗口空岗", "流程繁琐")
 
-EVERYDAY_EVENTS = ("late", "post_empty", "phone", "dress", "attitude", "pennant", "praise_or_media", "criticized",
-                   "complaint_12345")
-# The nine everyday records come first; every other catalog type the rulesets read turns up now and then.
-EVENT_TYPES = EVERYDAY_EVENTS + tuple(code for code in event_types() if code not in EVERYDAY_EVENTS)
-EVENT_WEIGHTS = np.concatenate([np.array([22, 14, 11, 8, 7, 13, 9, 5, 11], dtype=float),
-                                np.full(max(len(EVENT_TYPES) - 9, 0), 1.5)])
 NEGATIVE_EVENTS = {code for code, spec in event_types().items() if spec["kind"] != "bonus"}
+# What the hall office records, by how often (relative weights within each mix). A unit's conduct level sets how many
+# deductions and bonuses it collects a month and how heavy its deductions run; catalog types not named here turn up
+# now and then in the background mixes, so every type the rulesets read occurs.
+LIGHT_EVENTS = {"late": 26, "post_empty": 18, "phone": 11, "dress": 9, "attitude": 7, "evaluator_off": 4,
+                "misconduct": 4, "clutter": 3, "badge": 2, "meeting_absent": 2, "hygiene": 3, "uncivil_language": 2,
+                "clock_in_missed": 2}
+HEAVY_EVENTS = {"quarrel": 6, "norms_violation": 3, "refused_extended_service": 2, "disobey_management": 2,
+                "consult_shirk": 2, "backoffice_absent": 2, "criticized": 1.2, "norms_unrectified": 1,
+                "dual_acceptance": 0.8, "staff_change": 0.4, "rotation_roster": 0.2, "fight": 0.2,
+                "inspection_negative": 0.2}
+BONUS_EVENTS = {"pennant": 40, "praise_or_media": 18, "info_adopted": 7, "cooperation": 6, "commendation": 5,
+                "suggestion_adopted": 4, "media_positive": 4, "represented_hall": 3, "article_published": 3,
+                "assigned_task_done": 3, "hosted_meeting": 1.5, "other_contribution": 1.5, "innovation_promoted": 1.5,
+                "innovation_first": 1}
+# Complaints, exposure and integrity cases (what vetoes read) are rare and concentrated: most units have none in a
+# year, the weak ones (and a unit in a bad spell or late in its decline) one or two.
+RARE_EVENTS = {"complaint_12345": 40, "service_complaint": 20, "efficiency_complaint": 12, "media_exposure": 8,
+               "late_entry": 6, "integrity": 5, "case_outside_system": 5, "false_entry": 4,
+               "efficiency_review_failed": 3}
+BACKGROUND_WEIGHT = 0.12  # each catalog type in no mix above (per 100 of its mix's weight)
+BACK_OFFICE_EVENTS = {"backoffice_absent", "clock_in_missed", "consult_shirk"}
+SOURCES = {"service_complaint": "群众投诉", "media_exposure": "媒体", "case_outside_system": "电子监察",
+           "false_entry": "电子监察", "late_entry": "电子监察"}  # where a record comes from when not 巡查 or 通知单
+UNIT_EVENTS = {"praise_or_media", "criticized", "media_exposure", "efficiency_complaint", "efficiency_review_failed",
+               "staff_change", "rotation_roster", "commendation", "media_positive", "article_published",
+               "assigned_task_done", "hosted_meeting", "other_contribution", "innovation_promoted", "innovation_first",
+               "info_adopted", "suggestion_adopted", "represented_hall", "cooperation", "inspection_negative"}
+EVENT_TYPES = tuple(event_types())
 RECORDERS = ("ZX001", "ZX002", "ZX003", "ZX004")  # hall-office inspectors: not staff of any assessed unit
 
 # Channel mix (CHANNELS order: 窗口 网上 自助 移动端 电话 邮寄 其他) for the hall and for township centres.
@@ -339,8 +370,6 @@ class _Dims:
     unit_hall: pa.Array
     unit_w: np.ndarray
     unit_town: np.ndarray
-    unit_late: np.ndarray
-    unit_bad: np.ndarray
     unit_second: np.ndarray
     unit_win: np.ndarray  # (start, count) per unit
     unit_bo: np.ndarray
@@ -506,17 +535,12 @@ def _dims(rng: np.random.Generator, stamp: np.ndarray, start: dt.date) -> _Dims:
         "updated_at": _ts(np.repeat(stamp, ni)),
     })
 
-    unit_late = rng.uniform(0.01, 0.05, nu)
-    unit_bad = rng.uniform(0.006, 0.016, nu)  # 差评 share of ratings actually given
     unit_second = rng.uniform(0.02, 0.15, nu)
-    for c in LOW_SATISFACTION_UNITS:
-        unit_bad[codes.index(c)] = 0.07
-        unit_late[codes.index(c)] = 0.06
     pool = sorted({_person_name(rng) for _ in range(20_000)})
     return _Dims(
         units=units, windows=windows, staff=staff, items=items,
         unit_code=_pool(codes), unit_hall=_pool(halls), unit_w=np.array([u[4] for u in UNIT_SPECS]),
-        unit_town=np.array([k == "乡镇" for k in kinds]), unit_late=unit_late, unit_bad=unit_bad,
+        unit_town=np.array([k == "乡镇" for k in kinds]),
         unit_second=unit_second, unit_win=unit_win, unit_bo=unit_bo,
         win_code=_pool(w_code), win_unit=np.array(w_unit), win_staff=win_staff, win_long=np.array(w_long),
         win_names=w_name, staff_id=_pool(staff_ids), staff_names=s_name,
@@ -651,6 +675,158 @@ def _apportion(total: int, w: np.ndarray) -> np.ndarray:
     return base
 
 
+# ----------------------------------------------------------------------------------------------- profiles
+
+
+@dataclass
+class _Profile:
+    """Who does well and who does not, month by month: the shares cases, ratings and events are drawn from."""
+
+    late: np.ndarray  # (months, units) share of 承诺件 finished late (即办件 run late a third as often)
+    bad: np.ndarray  # (months, units) share of given ratings that are 差评
+    spot: np.ndarray  # (months, units) share of other cases finished on the spot when accepted early on a workday
+    conduct: np.ndarray  # (months, units) conduct level, 0 best … 1 worst: how many deductions, how heavy
+    item_late: np.ndarray  # per item: how much more often than its unit's other cases it runs late
+    win_late: np.ndarray  # (months, windows) multipliers on the unit's shares at that window
+    win_bad: np.ndarray
+    win_conduct: np.ndarray  # per window: its share of its unit's conduct records
+    events: list[tuple[np.ndarray, np.ndarray]]  # per month: event type (index into EVENT_TYPES) and unit
+
+
+def _mix_p(weights: dict[str, float], kind: str, background: bool) -> np.ndarray:
+    """A probability per EVENT_TYPES index: the named weights, plus a little of every unnamed catalog type of `kind`."""
+    named = set(LIGHT_EVENTS) | set(HEAVY_EVENTS) | set(BONUS_EVENTS) | set(RARE_EVENTS)
+    total = sum(weights.values())
+    p = np.zeros(len(EVENT_TYPES))
+    for k, code in enumerate(EVENT_TYPES):
+        if code in weights:
+            p[k] = weights[code]
+        elif background and code not in named and (event_types()[code]["kind"] == "bonus") == (kind == "bonus"):
+            p[k] = BACKGROUND_WEIGHT * total / 100
+    return p / p.sum()
+
+
+def _profile(ctx: _Ctx, d: _Dims, rng: np.random.Generator) -> _Profile:
+    codes = d.unit_code.to_pylist()
+    nu, nw, ni = len(codes), len(d.win_unit), len(d.item_unit)
+    at = {c: k for k, c in enumerate(codes)}
+    frac = np.arange(MONTHS) / (MONTHS - 1)
+
+    # Level at mid-span and drift over the 24 months, per unit; then an offset per indicator.
+    base = rng.uniform(0.18, 0.62, nu)
+    drift = rng.normal(0, 0.12, nu)
+    spread = np.full(nu, 0.10)
+    for group, lo, hi, d_lo, d_hi in ((STRONG_UNITS, 0.03, 0.10, -0.04, 0.04), (WEAK_UNITS, 0.68, 0.80, -0.06, 0.06),
+                                      (IMPROVING_UNITS, 0.50, 0.55, -0.95, -0.85),
+                                      (DECLINING_UNITS, 0.42, 0.48, 0.80, 0.90)):
+        for c in group:
+            base[at[c]], drift[at[c]], spread[at[c]] = rng.uniform(lo, hi), rng.uniform(d_lo, d_hi), 0.03
+    level = base + drift * (frac[:, None] - 0.5)
+    for c, months in BAD_PATCHES.items():
+        level[list(months), at[c]] += 0.65
+        if months[-1] + 1 < MONTHS:
+            level[months[-1] + 1, at[c]] += 0.15  # recovering
+
+    def wobble() -> np.ndarray:  # month-to-month noise with some memory
+        e = np.zeros((MONTHS, nu))
+        step = rng.normal(0, 0.05, (MONTHS, nu))
+        for i in range(MONTHS):
+            e[i] = (0.6 * e[i - 1] if i else 0) + step[i]
+        return e
+
+    def dim(scale: float = 1.0) -> np.ndarray:
+        return np.clip(level + rng.normal(0, 1, nu) * spread * scale + wobble(), 0, 1.1)
+
+    # Conduct follows the unit's level less closely: a punctual unit may still be untidy at the counter.
+    z_time, z_sat, z_conduct = dim(), dim(), dim(1.8)
+    # Middling units sit a little nearer the top on the clock and in ratings than in conduct; only the units planted
+    # for it (below) are rated badly month after month. The big departments run the most practised procedures: they
+    # are late less often than their level says.
+    planted = np.isin(codes, STRONG_UNITS + WEAK_UNITS + IMPROVING_UNITS + DECLINING_UNITS + tuple(BAD_PATCHES))
+    z_sat = np.where(np.isin(codes, WEAK_UNITS), z_sat - 0.2, np.where(planted, z_sat, z_sat * 0.85))
+    z_time = np.where(planted, z_time, z_time * 0.85) * np.where(d.unit_w >= 5, 0.8, 1.0)
+    late = 0.004 + 0.16 * z_time**2
+    bad = 0.002 + 0.085 * z_sat**2
+    spot = np.clip(0.30 - 0.27 * z_time, 0.03, 0.30)
+    for c in LOW_SATISFACTION_UNITS:  # rated badly every month, late somewhat more than most
+        bad[:, at[c]] = 0.07 * np.exp(rng.normal(0, 0.08, MONTHS))
+        late[:, at[c]] = 0.06 * np.exp(rng.normal(0, 0.1, MONTHS))
+    late[:, at[DECLINING_UNIT]] = 0.02 + 0.24 * frac
+    bad[:, at[DECLINING_UNIT]] = 0.006 + 0.08 * frac
+
+    # Some items run late far more often than others (long procedures, joint approvals); the unit's share holds.
+    item_late = rng.choice(np.array([0.05, 1.0, 4.0]), ni, p=[0.50, 0.35, 0.15])
+    mean = np.bincount(d.item_unit, weights=d.item_w * item_late, minlength=nu)
+    item_late /= mean[d.item_unit]
+
+    # Windows: each a little better or worse than its unit, and a few of the middling units' windows with a bad
+    # spell of three to five months.
+    win_late = np.tile(np.exp(rng.normal(0, 0.3, nw)), (MONTHS, 1))
+    win_bad = np.tile(np.exp(rng.normal(0, 0.3, nw)), (MONTHS, 1))
+    multi = np.flatnonzero((d.unit_win[d.win_unit, 1] >= 2) & ~planted[d.win_unit])
+    for w in rng.choice(multi, min(8, len(multi)), replace=False):
+        start, span = int(rng.integers(0, MONTHS - 5)), int(rng.integers(3, 6))
+        win_bad[start: start + span, w] *= 4
+        win_late[start: start + span, w] *= 2.5
+    win_conduct = rng.gamma(1.0, 1.0, nw)
+    win_conduct /= np.bincount(d.win_unit, weights=win_conduct, minlength=nu)[d.win_unit]
+
+    events = _event_plan(ctx, d, rng, z_conduct)
+    return _Profile(late=late, bad=bad, spot=spot, conduct=z_conduct, item_late=item_late, win_late=win_late,
+                    win_bad=win_bad, win_conduct=win_conduct, events=events)
+
+
+def _event_plan(ctx: _Ctx, d: _Dims, rng: np.random.Generator, z: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Which events each unit collects each month: deductions by its conduct level, bonuses by the opposite, the rare
+    complaint-type records capped at two a unit and year, and every catalog type at least once."""
+    codes = d.unit_code.to_pylist()
+    nu = len(codes)
+    gap = codes.index(GAP_UNIT)
+    light, heavy = _mix_p(LIGHT_EVENTS, "deduction", True), _mix_p(HEAVY_EVENTS, "deduction", False)
+    bonus, rare = _mix_p(BONUS_EVENTS, "bonus", True), _mix_p(RARE_EVENTS, "deduction", False)
+    size = np.clip(0.75 + 0.25 * np.sqrt(d.unit_win[:, 1] / 3), 0.8, 1.4)  # more windows, more to inspect
+    prone = np.isin(codes, WEAK_UNITS)
+    plan: list[tuple[np.ndarray, np.ndarray]] = []
+    rare_seen: dict[tuple[int, int], int] = {}
+    for i in range(MONTHS):
+        zi = z[i]
+        lam_d = size * (0.15 + 9 * zi + 5 * zi**2) * np.exp(rng.normal(0, 0.35, nu))
+        lam_b = (0.1 + 2.4 * (1 - np.minimum(zi, 1)) ** 4) * np.exp(rng.normal(0, 0.25, nu))
+        lam_r = np.where(prone | (zi > 0.8), 0.13, np.where(zi > 0.45, 0.006, 0.0))
+        if i in GAP_MONTHS:
+            lam_d[gap] = lam_b[gap] = lam_r[gap] = 0
+        nd, nb, nr = rng.poisson(lam_d), rng.poisson(lam_b), rng.poisson(lam_r)
+        year = ctx.months[i][0]
+        for u in np.flatnonzero(nr).tolist():  # at most two complaint-type records a unit and year
+            have = rare_seen.get((u, year), 0)
+            nr[u] = min(nr[u], 2 - have)
+            rare_seen[(u, year)] = have + int(nr[u])
+        ud = np.repeat(np.arange(nu), nd)
+        is_heavy = rng.random(len(ud)) < 0.1 + 0.5 * np.minimum(zi[ud], 1)
+        td = np.where(is_heavy, _choice(rng, heavy, len(ud)), _choice(rng, light, len(ud)))
+        ub, ur = np.repeat(np.arange(nu), nb), np.repeat(np.arange(nu), nr)
+        plan.append((np.concatenate([td, _choice(rng, bonus, len(ub)), _choice(rng, rare, len(ur))]),
+                     np.concatenate([ud, ub, ur])))
+    # Every catalog type occurs: a missing deduction goes to one of the month's weakest units (a complaint-type one
+    # only while the unit has fewer than two that year), a bonus to one of the strongest.
+    seen = np.bincount(np.concatenate([t for t, _ in plan]), minlength=len(EVENT_TYPES))
+    for k in np.flatnonzero(seen == 0):
+        i = int(rng.integers(0, MONTHS))
+        year = ctx.months[i][0]
+        order = np.argsort(z[i], kind="stable")
+        order = order[order != gap] if i in GAP_MONTHS else order
+        is_bonus = event_types()[EVENT_TYPES[k]]["kind"] == "bonus"
+        pick = order[:5] if is_bonus else order[-5:]
+        if EVENT_TYPES[k] in RARE_EVENTS:
+            pick = np.array([u for u in order[::-1].tolist() if rare_seen.get((u, year), 0) < 2][:5])
+        u = int(pick[rng.integers(0, len(pick))])
+        if EVENT_TYPES[k] in RARE_EVENTS:
+            rare_seen[(u, year)] = rare_seen.get((u, year), 0) + 1
+        t, un = plan[i]
+        plan[i] = (np.append(t, k), np.append(un, u))
+    return plan
+
+
 # ----------------------------------------------------------------------------------------------- one month
 
 
@@ -673,11 +849,10 @@ def _split(table: pa.Table, month: np.ndarray) -> list[tuple[int, pa.Table]]:
     return out
 
 
-def _month(ctx: _Ctx, d: _Dims, people: _People, i: int, rng: np.random.Generator) -> _Month:
+def _month(ctx: _Ctx, d: _Dims, prof: _Profile, people: _People, i: int, rng: np.random.Generator) -> _Month:
     n = int(ctx.counts[i])
     ym = ctx.months[i][0] * 100 + ctx.months[i][1]
     frac = i / (MONTHS - 1)
-    u_decl = d.unit_code.to_pylist().index(DECLINING_UNIT)
     u_gap = d.unit_code.to_pylist().index(GAP_UNIT)
 
     # What is applied for, where and how.
@@ -720,10 +895,9 @@ def _month(ctx: _Ctx, d: _Dims, people: _People, i: int, rng: np.random.Generato
     dl_idx, _ = ctx.nth_workday(day, prom)
     deadline = (ctx.day0 + dl_idx) * DAY + DAY - 1
 
-    # Outcome. Late share per unit; the declining unit slides steadily.
-    late_p = d.unit_late[unit].copy()
-    late_p[unit == u_decl] = 0.02 + 0.30 * frac
-    late_p = np.where(kind == KIND_NOW, late_p * 0.3, late_p)
+    # Outcome. Late share by the unit's month, the item and, at a window, the window's month.
+    late_p = prof.late[i, unit] * prof.item_late[item] * np.where(win_case, prof.win_late[i, window], 1.0)
+    late_p = np.minimum(np.where(kind == KIND_NOW, late_p * 0.3, late_p), 0.9)
     late = rng.random(n) < late_p
     rs = rng.random(n)
     status = np.full(n, ST_DONE)
@@ -740,7 +914,7 @@ def _month(ctx: _Ctx, d: _Dims, people: _People, i: int, rng: np.random.Generato
     # 即办件 are finished on the spot whenever accepted; other cases only when accepted early on a working day.
     same_day_ok = (kind == KIND_NOW) | (ctx.work[day] & (tod < 16.5 * HOUR))
     k_on = np.minimum(1 + np.floor(prom * rng.beta(1.2, 2.5, n)).astype(np.int64), prom)
-    k_on = np.where(same_day_ok & (rng.random(n) < 0.15), 0, k_on)
+    k_on = np.where(same_day_ok & (rng.random(n) < prof.spot[i, unit]), 0, k_on)
     k_late = prom + np.where(kind == KIND_NOW, 1 + (rng.random(n) < 0.3), rng.geometric(0.3, n))
     k = np.where(late, k_late, k_on) + susp
     k_closed = np.select([status == ST_REFUSED, status == ST_RETURNED, status == ST_ENDED],
@@ -826,24 +1000,23 @@ def _month(ctx: _Ctx, d: _Dims, people: _People, i: int, rng: np.random.Generato
     reexports = _split(re_t, k_file)
 
     ev = _evaluations(ctx, d, people, i, rng, ym, done, comp, late, unit, window, staff, channel, win_case,
-                      person, base["case_id"], u_decl, frac)
+                      person, base["case_id"], prof)
     sup = _supervision(ctx, rng, ym, done & (kind != KIND_NOW), day, prom, susp, k, late, comp, unit, d,
                        base["case_id"])
     tk = _tickets(ctx, d, rng, ym, win_case, acc, day, unit, window, item, i)
-    events = _events(ctx, d, rng, i, ym, people, u_decl, u_gap, frac)
+    events = _events(ctx, d, prof, rng, i, ym, people)
     return _Month(cases, reexports, ev, sup, tk, events)
 
 
 def _evaluations(ctx, d, people, i, rng, ym, done, comp, late, unit, window, staff, channel, win_case,
-                 person, case_id, u_decl, frac) -> list[tuple[int, pa.Table]]:
+                 person, case_id, prof) -> list[tuple[int, pa.Table]]:
     n = len(done)
     rated = done & (comp < 2**62) & (rng.random(n) < np.where(win_case, 0.9, 0.8))
     rows = np.flatnonzero(rated)
     m = len(rows)
     default = rng.random(m) < 0.30
     u = unit[rows]
-    bad_p = d.unit_bad[u].copy()
-    bad_p[u == u_decl] = 0.008 + 0.072 * frac
+    bad_p = prof.bad[i, u] * np.where(win_case[rows], prof.win_bad[i, window[rows]], 1.0)
     bad_p = np.minimum(np.where(late[rows], bad_p * 4, bad_p), 0.6)
     rating = _rating(rng, bad_p)
     rating[default] = 5
@@ -860,8 +1033,7 @@ def _evaluations(ctx, d, people, i, rng, ym, done, comp, late, unit, window, sta
     nw = min(len(wc), max(int(round(m * 0.03)), DIRTY_PLAN["rating_out_of_range"](i)))
     tpl = wc[rng.integers(0, len(wc), nw)] if len(wc) else np.zeros(0, np.int64)
     wu = unit[tpl]
-    w_bad = d.unit_bad[wu].copy()
-    w_bad[wu == u_decl] = 0.008 + 0.072 * frac
+    w_bad = np.minimum(prof.bad[i, wu] * prof.win_bad[i, window[tpl]], 0.6)
     w_rating = _rating(rng, w_bad)
     w_day = ctx.month_day[i] + _choice(rng, ctx.work[ctx.month_day[i]: ctx.month_day[i + 1]].astype(float), nw)
     w_t = (ctx.day0 + w_day) * DAY + _office_tod(rng, nw)
@@ -1039,36 +1211,45 @@ CRITICISM = ("办件超期", "差评整改不及时", "窗口空岗", "数据录
 COMPLAINTS = ("等待时间长", "多次跑动仍未办成", "工作人员推诿", "材料要求前后不一致", "网上申报后迟迟未受理")
 
 
-def _events(ctx, d, rng, i, ym, people, u_decl, u_gap, frac) -> pa.Table:
-    """Hall-office records: inspections, notices, 12345 complaints, pennants and press; about two hundred a month."""
-    n = int(rng.integers(150, 230))
-    etype = _choice(rng, EVENT_WEIGHTS, n)
-    neg = np.array([EVENT_TYPES[e] in NEGATIVE_EVENTS for e in etype])
-    w_neg = np.sqrt(d.unit_w) * np.where(np.isin(d.unit_code.to_pylist(), LOW_SATISFACTION_UNITS), 2.5, 1.0)
-    w_neg[u_decl] *= 1 + 3 * frac
-    w_pos = np.sqrt(d.unit_w).copy()
-    if i in GAP_MONTHS:
-        w_neg[u_gap] = w_pos[u_gap] = 0
-    unit = np.where(neg, _choice(rng, w_neg, n), _choice(rng, w_pos, n))
-    window = d.unit_win[unit, 0] + (rng.random(n) * d.unit_win[unit, 1]).astype(np.int64)
+def _events(ctx, d, prof, rng, i, ym, people) -> pa.Table:
+    """Hall-office records of the month's plan: inspections, notices, complaints, pennants and press, each with the
+    window and staff member where one is meant, and a note as the office writes it."""
+    etype, unit = prof.events[i]
+    n = len(etype)
+    codes = [EVENT_TYPES[e] for e in etype]
+    neg = np.array([c in NEGATIVE_EVENTS for c in codes], bool)
+    # A unit's deductions gather at its worse windows; bonuses land anywhere.
+    a, k = d.unit_win[unit, 0], d.unit_win[unit, 1]
+    cum = np.cumsum(prof.win_conduct)
+    before = np.where(a > 0, cum[np.maximum(a - 1, 0)], 0.0)
+    w_neg = np.searchsorted(cum, before + rng.random(n) * (cum[a + k - 1] - before), side="right")
+    window = np.where(neg, np.clip(w_neg, a, a + k - 1), a + (rng.random(n) * k).astype(np.int64))
     staff = d.win_staff[window, 0] + (rng.random(n) * d.win_staff[window, 1]).astype(np.int64)
+    back = d.unit_bo[unit, 0] + (rng.random(n) * d.unit_bo[unit, 1]).astype(np.int64)
     lo, hi = ctx.month_day[i], ctx.month_day[i + 1]
     wday = lo + _choice(rng, ctx.work[lo:hi].astype(float), n)
     aday = lo + rng.integers(0, hi - lo, n)
-    is_12345 = etype == EVENT_TYPES.index("complaint_12345")
-    t = np.where(is_12345, (ctx.day0 + aday) * DAY + 8 * HOUR + rng.integers(0, 14 * HOUR, n),
+    anytime = np.isin(etype, [EVENT_TYPES.index(c) for c in ("complaint_12345", "media_exposure") if c in EVENT_TYPES])
+    t = np.where(anytime, (ctx.day0 + aday) * DAY + 8 * HOUR + rng.integers(0, 14 * HOUR, n),
                  (ctx.day0 + wday) * DAY + _office_tod(rng, n))
     o = np.argsort(t, kind="stable")
-    etype, unit, window, staff, t, neg = etype[o], unit[o], window[o], staff[o], t[o], neg[o]
+    etype, unit, window, staff, back, t = etype[o], unit[o], window[o], staff[o], back[o], t[o]
+    zc = prof.conduct[i, unit]
     phones = people.phone(people.draw(rng, n) + 7 * people.population, 4).to_pylist()
     ids = people.id_number(people.draw(rng, n) + 7 * people.population).to_pylist()
+
+    def caller(j: int, x: float) -> str:
+        # Callers and complainants dictate numbers into the record: the gate must scrub them from the note.
+        return f"（联系电话 {phones[j]}）" if x < 0.25 else (f"（身份证号 {ids[j]}）" if x < 0.3 else "")
 
     rows = {c: [] for c in TABLES["events"].names}
     for j in range(n):
         et = EVENT_TYPES[etype[j]]
+        spec = event_types()[et]
         wname, sname, uname = d.win_names[window[j]], d.staff_names[staff[j]], d.unit_names[unit[j]]
         level = severity = duration = None
-        per_staff = True
+        per_staff = et not in UNIT_EVENTS
+        staff_j = int(back[j]) if et in BACK_OFFICE_EVENTS else int(staff[j])
         count = 1
         verified = bool(rng.random() < 0.9)
         if et == "late":
@@ -1076,11 +1257,17 @@ def _events(ctx, d, rng, i, ym, people, u_decl, u_gap, frac) -> pa.Table:
             severity = 1 if duration < 30 else 2
             note, source = f"巡查发现{wname}工作人员{sname}迟到{duration}分钟", "巡查"
         elif et == "post_empty":
-            duration = int(rng.integers(20, 181))
-            severity = 1 if duration < 60 else (2 if duration < 120 else 3)
-            note, source = f"{wname}空岗{duration}分钟，未放置暂停服务牌，群众等候", "巡查"
+            # 20 minutes and more is recorded; weak units leave posts longer, a few for more than half a day (旷工).
+            x = rng.random()
+            long_p, absent_p = 0.22 + 0.25 * min(zc[j], 1), 0.04 + 0.10 * min(zc[j], 1)
+            duration = int(rng.integers(240, 481) if x < absent_p else
+                           rng.integers(60, 240) if x < absent_p + long_p else rng.integers(21, 60))
+            severity = 1 if duration < 60 else (2 if duration < 240 else 3)
+            what = "旷工" if duration >= 240 else "空岗"
+            note, source = f"{wname}{what}{duration}分钟，未放置暂停服务牌，群众等候", "巡查"
         elif et == "phone":
-            severity, count = 1, int(1 + (rng.random() < 0.2))
+            severity = 3 if rng.random() < 0.05 + 0.15 * min(zc[j], 1) else 1
+            count = int(1 + (rng.random() < 0.2))
             note, source = f"视频巡查发现{wname}工作人员{sname}工作时间玩手机", "巡查"
         elif et == "dress":
             severity, count = 1, int(1 + (rng.random() < 0.2))
@@ -1088,34 +1275,38 @@ def _events(ctx, d, rng, i, ym, people, u_decl, u_gap, frac) -> pa.Table:
         elif et == "attitude":
             severity = int(rng.integers(1, 3))
             note, source = f"群众反映{wname}工作人员{sname}服务态度生硬，经调取录音录像属实", "巡查"
+        elif et == "quarrel":
+            severity = 2
+            note = f"办事群众{caller(j, rng.random())}反映{wname}工作人员{sname}与其争吵，经调取录音录像属实"
+            source = "群众反映"
         elif et == "pennant":
             note = f"办事群众赠送锦旗“{PENNANT_WORDS[int(rng.integers(0, len(PENNANT_WORDS)))]}”，感谢{wname}工作人员{sname}"
             source = "群众赠送"
         elif et == "praise_or_media":
             level = EVENT_LEVELS[int(_choice(rng, np.array([0.4, 0.35, 0.2, 0.05]), 1)[0])]
             topic = MEDIA_TOPICS[int(rng.integers(0, len(MEDIA_TOPICS)))]
-            note, source, per_staff = f"{MEDIA[level]}报道{uname}{topic}便民举措", "媒体", False
+            note, source = f"{MEDIA[level]}报道{uname}{topic}便民举措", "媒体"
         elif et == "criticized":
             level = EVENT_LEVELS[int(_choice(rng, np.array([0.5, 0.35, 0.13, 0.02]), 1)[0])]
             severity = 2 if level == "县级" else 3
             reason = CRITICISM[int(rng.integers(0, len(CRITICISM)))]
-            note, source, per_staff = f"{uname}因{reason}被{level}通报批评", "通知单", False
-        elif et != "complaint_12345":
-            spec = event_types()[et]
-            if spec["kind"] == "bonus":
-                level = EVENT_LEVELS[int(_choice(rng, np.array([0.5, 0.3, 0.15, 0.05]), 1)[0])]
-                note, source, per_staff = f"{uname}：{spec['zh']}（{level}）", "通知单", False
-            else:
-                severity = int(rng.integers(1, 4))
-                duration = int(rng.integers(10, 240))
-                note, source = f"巡查记录：{wname}{spec['zh']}", "巡查"
-        else:
+            note, source = f"{uname}因{reason}被{level}通报批评", "通知单"
+        elif et == "complaint_12345":
             severity = int(rng.integers(1, 4))
             what = COMPLAINTS[int(rng.integers(0, len(COMPLAINTS)))]
-            x = rng.random()
-            # Callers dictate numbers into the ticket: the gate must scrub them from the note.
-            who = f"来电人 {phones[j]} " if x < 0.25 else (f"来电人（身份证号 {ids[j]}）" if x < 0.3 else "来电人")
-            note, source, per_staff = f"12345 热线工单：{who}反映在{uname}办事{what}", "12345", rng.random() < 0.5
+            note = f"12345 热线工单：来电人{caller(j, rng.random())}反映在{uname}办事{what}"
+            source, per_staff = "12345", rng.random() < 0.5
+        elif spec["kind"] == "bonus":
+            level = EVENT_LEVELS[int(_choice(rng, np.array([0.5, 0.3, 0.15, 0.05]), 1)[0])]
+            who = f"{wname}工作人员{sname}" if per_staff else uname
+            note, source = f"{who}：{spec['zh']}（{level}）", "通知单"
+        else:
+            severity = int(rng.integers(1, 4))
+            if et == "backoffice_absent":
+                duration = int(rng.integers(30, 240))
+            where = uname if not per_staff else (f"{uname}后台" if et in BACK_OFFICE_EVENTS else wname)
+            source = SOURCES.get(et, "巡查" if per_staff else "通知单")
+            note = f"{'巡查记录' if source == '巡查' else source}：{where}{spec['zh']}"
         if et in NEGATIVE_EVENTS:
             status = ("已整改" if rng.random() < 0.3 else "已确认") if verified else "待核实"
         else:
@@ -1123,8 +1314,9 @@ def _events(ctx, d, rng, i, ym, people, u_decl, u_gap, frac) -> pa.Table:
         rows["event_id"].append(f"SJ{ym:06d}{j + 1:04d}")
         rows["occurred_at"].append(int(t[j]))
         rows["unit_code"].append(d.unit_code[unit[j]].as_py())
-        rows["window_code"].append(d.win_code[window[j]].as_py() if per_staff else None)
-        rows["staff_id"].append(d.staff_id[staff[j]].as_py() if per_staff else None)
+        rows["window_code"].append(d.win_code[window[j]].as_py() if per_staff and et not in BACK_OFFICE_EVENTS
+                                   else None)
+        rows["staff_id"].append(d.staff_id[staff_j].as_py() if per_staff else None)
         rows["event_type"].append(et)
         rows["level"].append(level)
         rows["severity"].append(severity)
@@ -1288,9 +1480,10 @@ def generate(out_dir: Path, *, cases: int = 1_000_000, seed: int = 7, end_month:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx = _Ctx(end, cases, cal)
-    seeds = np.random.SeedSequence(seed).spawn(MONTHS + 1)
+    seeds = np.random.SeedSequence(seed).spawn(MONTHS + 2)
     stamp = ctx.month_start[0]
     dims = _dims(np.random.default_rng(seeds[0]), np.array([stamp]), dt.date(*ctx.months[0], 1))
+    prof = _profile(ctx, dims, np.random.default_rng(seeds[MONTHS + 1]))
     people = _People(seed * 1_000_003 + 17, int(cases * 0.75), dims.name_pool)
 
     files: list[str] = []
@@ -1307,7 +1500,7 @@ def generate(out_dir: Path, *, cases: int = 1_000_000, seed: int = 7, end_month:
 
     pending: dict[str, dict[int, list[pa.Table]]] = {t: {} for t in ("cases", "evaluations", "supervision")}
     for i in range(MONTHS):
-        mo = _month(ctx, dims, people, i, np.random.default_rng(seeds[i + 1]))
+        mo = _month(ctx, dims, prof, people, i, np.random.default_rng(seeds[i + 1]))
         for name, parts in (("cases", mo.reexports), ("evaluations", mo.evaluations),
                             ("supervision", mo.supervision)):
             for m, t in parts:

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dashboard.core.db import REPO_ROOT, Lake, Warehouse, connect
-from dashboard.core.metrics import MetricOptions, MetricsError, metrics, months_of
+from dashboard.core.metrics import CST, MetricOptions, MetricsError, metrics, months_of
 
 QUERIES = REPO_ROOT / "queries"
 BUILD_INFO = "_build.json"
@@ -30,7 +30,8 @@ FACTS: dict[str, str | None] = {
     "measures": "grain, month, date, unit_code",
     "handling_quantiles": "grain, month, date, unit_code",
 }
-# The fact tables proper depend only on the warehouse, the calendar and their SQL, not on the options.
+# The fact tables proper depend on the warehouse, the calendar, their SQL and only the options of
+# MetricOptions.fact_params (how the export's deadline reads), not on the other options.
 BASE_FACTS = ("fact_cases", "fact_ratings", "fact_signals", "fact_tickets")
 # Marts and their keys: files are sorted by key, so the same warehouse always gives the same rows in order.
 MARTS: dict[str, tuple[str, ...]] = {
@@ -53,6 +54,12 @@ class BuildSummary:
     step_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     facts_reused: bool = False
+    # The instant deadlines and rectification limits are judged at, where it came from, the months reported and
+    # which of them are provisional (数据未完结): see the `as_of` option in rulesets/_catalog.yaml.
+    as_of: str | None = None
+    as_of_source: str | None = None
+    periods: dict[str, str | None] = field(default_factory=dict)
+    provisional: list[str] = field(default_factory=list)
 
 
 def query_path(name: str) -> Path:
@@ -97,9 +104,12 @@ FACTS_STAMP = "_facts.json"
 FACT_INPUTS = ("cases", "evaluations", "supervision", "tickets", "units", "windows", "staff", "items")
 
 
-def facts_fingerprint(lake: Lake) -> str:
-    """A digest of everything the fact tables depend on: warehouse files, calendar, fact SQL and view code."""
+def facts_fingerprint(lake: Lake, options: MetricOptions | None = None) -> str:
+    """A digest of everything the fact tables depend on: warehouse files, calendar, fact SQL, view code and the
+    options the facts read."""
     h = hashlib.sha256()
+    fact_options = (options if options is not None else MetricOptions.defaults()).fact_params()
+    h.update(json.dumps(fact_options, sort_keys=True).encode())
     for table in FACT_INPUTS:
         for path in sorted(lake.table_dir(table).glob("**/*.parquet")):
             st = path.stat()
@@ -129,7 +139,7 @@ def build(lake: Lake | None = None, progress: Callable[[str, int, int], None] | 
     write_calendar(lake)
     lake.facts.mkdir(parents=True, exist_ok=True)
     lake.marts.mkdir(parents=True, exist_ok=True)
-    fingerprint = facts_fingerprint(lake)
+    fingerprint = facts_fingerprint(lake, options)
     reuse = not full and _reusable_facts(lake, fingerprint)
     if not reuse:
         # Facts about to change: a build that fails halfway must not leave them looking current.
@@ -140,12 +150,16 @@ def build(lake: Lake | None = None, progress: Callable[[str, int, int], None] | 
     steps = [*FACTS, *MARTS]
     try:
         if not reuse:  # the facts' fingerprint covers the cases and the calendar this check reads
-            _check_calendar(wh)
+            _check_calendar(wh, options)
         for i, name in enumerate(steps):
             if progress:
                 progress(name, i, len(steps))
             t = time.perf_counter()
-            params = options.sql_params() if name == "measures" else None
+            if name == "measures":
+                summary.as_of, summary.as_of_source = resolve_as_of(wh, options)
+                params = {**options.sql_params(), "as_of": summary.as_of}
+            else:
+                params = options.fact_params() if name == "fact_cases" else None
             if name in FACTS:
                 target = lake.facts / f"{name}.parquet"
                 if reuse and name in BASE_FACTS:
@@ -159,12 +173,17 @@ def build(lake: Lake | None = None, progress: Callable[[str, int, int], None] | 
                 target = lake.marts / f"{name}.parquet"
                 summary.marts[name] = _copy(wh, name, ", ".join(MARTS[name]), target)
             summary.step_seconds[name] = round(time.perf_counter() - t, 3)
+        summary.periods, summary.provisional = _reported_months(wh, summary.as_of, int(options["rectification_days"]))
     finally:
         wh.close()
     summary.seconds = time.perf_counter() - t0
     info = {
-        "built_at": dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8))).isoformat(timespec="seconds"),
+        "built_at": dt.datetime.now(dt.UTC).astimezone(CST).isoformat(timespec="seconds"),
         "options": summary.options,
+        "as_of": summary.as_of,
+        "as_of_source": summary.as_of_source,
+        "periods": summary.periods,
+        "provisional": summary.provisional,
         "facts": summary.facts,
         "facts_reused": reuse,
         "marts": summary.marts,
@@ -187,9 +206,45 @@ def options_in_force(lake: Lake) -> MetricOptions:
     return MetricOptions.from_overrides(build_info(lake).get("options", {}), str(lake.marts / BUILD_INFO))
 
 
-def _check_calendar(wh: Warehouse) -> None:
+def resolve_as_of(wh: Warehouse, options: MetricOptions) -> tuple[str | None, str | None]:
+    """The as-of instant (ISO 8601, Beijing time) and its source: the stated `as_of` option, else the newest
+    cases.updated_at of the export (a lower bound of when it ran); (None, None) with no cases. A stated instant
+    earlier than a record the export holds is refused: the export cannot have run before that record changed."""
+    row = wh.query("SELECT max(updated_at) AS updated, max(accepted_at) AS accepted FROM fact_cases").to_pylist()[0]
+    newest = max((v for v in (row["updated"], row["accepted"]) if v is not None), default=None)
+    stated = options.get("as_of")
+    if stated is None:
+        return (None, None) if newest is None else (newest.astimezone(CST).isoformat(), "cases.updated_at")
+    instant = dt.datetime.fromisoformat(stated)
+    if newest is not None and instant < newest:
+        raise MetricsError(f"as_of {stated} is before the newest case record (changed "
+                           f"{newest.astimezone(CST).isoformat()}): the export cannot have run before it; state a "
+                           "later instant or leave as_of out")
+    return instant.astimezone(CST).isoformat(), "option"
+
+
+def _reported_months(wh: Warehouse, as_of: str | None, rectification_days: int) -> tuple[dict, list[str]]:
+    """The first and last month the marts report, and the provisional ones: a month is final once the rectification
+    limit (working days) has run out after its last day by the as-of instant, and provisional until then."""
+    row = wh.query("SELECT strftime(min(month), '%Y-%m') AS first, strftime(max(month), '%Y-%m') AS last "
+                   "FROM measures").to_pylist()[0]
+    periods = {"first": row["first"], "last": row["last"]}
+    if as_of is None or row["first"] is None:
+        return periods, []
+    rows = wh.query(
+        "WITH months AS (SELECT m FROM range(?::DATE, ?::DATE + INTERVAL 1 DAY, INTERVAL 1 MONTH) AS t(m)), "
+        "now AS (SELECT max(workday_seq) AS seq FROM calendar WHERE date <= ?::TIMESTAMPTZ::DATE) "
+        "SELECT strftime(m, '%Y-%m') AS period FROM months, now "
+        "WHERE ?::TIMESTAMPTZ::DATE <= last_day(m) OR now.seq IS NULL OR now.seq - "
+        "(SELECT max(workday_seq) FROM calendar WHERE date <= last_day(m)) <= ? ORDER BY period",
+        [f"{row['first']}-01", f"{row['last']}-01", as_of, as_of, rectification_days])
+    return periods, rows.column("period").to_pylist()
+
+
+def _check_calendar(wh: Warehouse, options: MetricOptions) -> None:
     """Refuse to build when a deadline needs working days from a year without a published schedule."""
-    row = wh.query((QUERIES / "checks" / "calendar_coverage.sql").read_text(encoding="utf-8")).to_pylist()[0]
+    row = wh.query((QUERIES / "checks" / "calendar_coverage.sql").read_text(encoding="utf-8"),
+                   options.fact_params()).to_pylist()[0]
     if row["cases"]:
         from dashboard.core.calendar import CalendarError
 
@@ -235,14 +290,29 @@ def unit_month(wh: Warehouse, period: str, scope: tuple[str, ...] | None) -> pa.
 
 
 def data_as_of(wh: Warehouse, scope: tuple[str, ...] | None) -> dict:
-    """When the marts were built, the newest month in scope and how many cases in scope stand behind them."""
+    """When the marts were built, the as-of instant of the data and its source, the newest month in scope (and
+    whether it is provisional), the provisional months, and how many cases in scope stand behind them."""
     info = build_info(wh.lake)
     if not info:
         return {}
     clause, params = scope_clause(scope)
     t = wh.query(f"SELECT coalesce(sum(cases_accepted), 0)::BIGINT AS n FROM mart_unit_month WHERE true{clause}", params)
-    return {"built_at": info["built_at"], "latest_period": latest_period(wh, scope),
-            "cases_rows": t.column("n")[0].as_py(), "options": info.get("options", {})}
+    latest = latest_period(wh, scope)
+    provisional = list(info.get("provisional") or [])
+    return {"built_at": info["built_at"], "latest_period": latest,
+            "cases_rows": t.column("n")[0].as_py(), "options": info.get("options", {}),
+            "as_of": info.get("as_of"), "as_of_source": info.get("as_of_source"),
+            "provisional": provisional, "latest_provisional": latest in provisional}
+
+
+def provisional_periods(lake: Lake) -> list[str]:
+    """The months the last build marked provisional (数据未完结), oldest first; [] before a build."""
+    return list(build_info(lake).get("provisional") or [])
+
+
+def is_provisional(lake: Lake, period: str) -> bool:
+    """True when a month, quarter or year holds a provisional month: its numbers can still change."""
+    return bool(set(months_of(period)) & set(provisional_periods(lake)))
 
 
 def metric_columns() -> list[str]:
@@ -281,8 +351,17 @@ def slice_mart(wh: Warehouse, grain: str, period: str, scope: tuple[str, ...] | 
         return wh.query(sql, [months, *params])
     keys = [k for k in MARTS[grain] if k != "period"]
     labels = ", ".join(f'any_value("{c}") AS "{c}"' for c in LABELS[grain])
-    sums = ", ".join(f'sum("{c}")::BIGINT AS "{c}"' for c in metric_columns())
     single = len(months) == 1
+    distinct = [] if single else [m.id for m in metrics().values() if m.rollup == "distinct"]
+    sums = ", ".join(f'sum("{c}")::BIGINT AS "{c}"' for c in metric_columns() if c not in distinct)
+    if distinct:
+        return _with_distinct(wh, grain, keys, months, _sum_slice(wh, grain, keys, labels, sums, period, months,
+                                                                  clause, params, single), distinct)
+    return _sum_slice(wh, grain, keys, labels, sums, period, months, clause, params, single)
+
+
+def _sum_slice(wh: Warehouse, grain: str, keys: list[str], labels: str, sums: str, period: str, months: list[str],
+               clause: str, params: list, single: bool) -> pa.Table:
     dist = ("any_value(handling_days_median) AS handling_days_median, any_value(handling_days_p90) AS "
             "handling_days_p90" if single else
             "NULL::DECIMAL(12,2) AS handling_days_median, NULL::DECIMAL(12,2) AS handling_days_p90")
@@ -290,6 +369,39 @@ def slice_mart(wh: Warehouse, grain: str, period: str, scope: tuple[str, ...] | 
            f"FROM mart_{grain} WHERE period IN (SELECT unnest(?::VARCHAR[])){clause} "
            f"GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}")
     return wh.query(sql, [period, months, *params])
+
+
+# Counts whose months do not add up (rollup: distinct in the catalog), and the measures rows they are counted from
+# again over a longer period: one row per key of the finest grain with something to count.
+DISTINCT_ROWS = {"overdue_items": "overdue_item"}
+
+
+def _with_distinct(wh: Warehouse, grain: str, keys: list[str], months: list[str], summed: pa.Table,
+                   distinct: list[str]) -> pa.Table:
+    """Summed months with each distinct count (e.g. overdue_items) counted again over the whole period from the
+    build's measures rows, keyed as the grain is; columns in the same order as a single month's slice. A lake
+    without the build's facts cannot count them again: they are NULL ("no data") there, never a wrong sum."""
+    has_facts = (wh.lake.facts / "measures.parquet").exists()
+    joins, params = [], []
+    picks = {}
+    for i, c in enumerate(distinct):
+        if not has_facts:
+            picks[c] = f'NULL::BIGINT AS "{c}"'
+            continue
+        on = " AND ".join(f's."{k}" IS NOT DISTINCT FROM d{i}."{k}"' for k in keys)
+        joins.append(f"LEFT JOIN (SELECT {', '.join(keys)}, count(DISTINCT item_code) AS n FROM measures "
+                     f"WHERE grain = ? AND strftime(month, '%Y-%m') IN (SELECT unnest(?::VARCHAR[])) "
+                     f"GROUP BY ALL) AS d{i} ON {on}")
+        params += [DISTINCT_ROWS[c], months]
+        picks[c] = f'coalesce(d{i}.n, 0)::BIGINT AS "{c}"'
+    cols = [c for c in summed.column_names if c not in ("handling_days_median", "handling_days_p90")]
+    head = [c for c in cols if c not in metric_columns()]
+    select = [f's."{c}"' for c in head]
+    select += [picks.get(c, f's."{c}"') for c in metric_columns()]
+    select += ["s.handling_days_median", "s.handling_days_p90"]
+    sql = (f"SELECT {', '.join(select)} FROM summed AS s {' '.join(joins)} "
+           f"ORDER BY {', '.join(f's.{k}' for k in keys)}")
+    return wh.query_with({"summed": summed}, sql, params or None)
 
 
 def metric_rows(table: pa.Table, grain: str, lang: str = "zh") -> list[dict]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 import tomllib
@@ -18,6 +19,10 @@ OPTIONS_FILE = "metric_options.toml"
 # A reporting period: a month (2025-06), a quarter (2025-Q2) or a year (2025).
 PERIOD = re.compile(r"(\d{4})(?:-(0[1-9]|1[0-2])|-Q([1-4]))?")
 KINDS = ("count", "rate", "ratio", "mean")
+# How a count is combined over several months: summed, or (distinct) counted again over the whole period.
+ROLLUPS = ("sum", "distinct")
+# Naive instants mean Beijing time, as in the input contract.
+CST = dt.timezone(dt.timedelta(hours=8))
 
 
 class MetricsError(ValueError):
@@ -37,21 +42,48 @@ class Text:
 
 @dataclass(frozen=True)
 class Option:
-    """A definition choice (口径) with its default: named choices, or an integer range."""
+    """A definition choice (口径) with its default: named choices, an integer range, or an instant (`type: instant`,
+    default null = worked out from the data, as `auto` says)."""
 
     id: str
     name: Text
     default: Any
     choices: dict[str, Text]
     range: tuple[int, int] | None
+    type: str | None = None
+    auto: Text | None = None
+    definition: Text | None = None
 
     def key(self, value: Any) -> str:
-        """The choice key of a value ("3,4,5" for the level list [3, 4, 5])."""
-        return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        """The choice key of a value ("3,4,5" for the level list [3, 4, 5]; "false" for False)."""
+        if isinstance(value, list):
+            return ",".join(str(v) for v in value)
+        if isinstance(value, bool):
+            return str(value).lower()
+        return str(value)
 
     def describe(self, value: Any, lang: str) -> str:
-        """The chosen value as a phrase: the choice's text, or the number itself."""
+        """The chosen value as a phrase: the choice's text, the automatic rule, or the value itself."""
+        if self.type == "instant" and value is None:
+            return self.auto(lang) if self.auto else "—"
         return self.choices[self.key(value)](lang) if self.choices else str(value)
+
+
+def parse_instant(value: Any, source: str, key: str) -> str:
+    """An instant option (a TOML datetime or an ISO 8601 string) as an ISO string with its offset; naive values
+    mean Beijing time."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            value = None
+    elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = None
+    if not isinstance(value, dt.datetime):
+        raise MetricsError(f"{source}: {key} must be an instant such as 2026-11-14T18:00:00+08:00")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=CST)
+    return value.isoformat()
 
 
 @dataclass(frozen=True)
@@ -71,6 +103,7 @@ class Metric:
     unit: str
     scale: int
     distribution: bool
+    rollup: str = "sum"
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -115,7 +148,8 @@ def CATALOG_OPTIONS() -> dict[str, Option]:  # noqa: N802 - reads as the constan
     for o in load_catalog()["metric_options"]:
         rng = tuple(o["range"]) if "range" in o else None
         out[o["id"]] = Option(o["id"], _text(o), o["default"],
-                              {str(k): _text(v) for k, v in o.get("choices", {}).items()}, rng)
+                              {str(k): _text(v) for k, v in o.get("choices", {}).items()}, rng,
+                              o.get("type"), _text(o.get("auto")), _text(o.get("definition")))
     return out
 
 
@@ -126,12 +160,16 @@ def metrics() -> dict[str, Metric]:
     for m in load_catalog()["metrics"]:
         if m["kind"] not in KINDS:
             raise MetricsError(f"{CATALOG}: metric {m['id']}: kind must be one of {', '.join(KINDS)}")
+        if m.get("rollup", "sum") not in ROLLUPS or (m.get("rollup", "sum") != "sum" and m["kind"] != "count"):
+            raise MetricsError(f"{CATALOG}: metric {m['id']}: rollup must be one of {', '.join(ROLLUPS)} "
+                               "(distinct only for a count)")
         out[m["id"]] = Metric(
             id=m["id"], name=_text(m), kind=m["kind"], period_by=_text(m["period_by"]),
             numerator=_text_or_variants(m["numerator"]), denominator=_text_or_variants(m.get("denominator")),
             option=m.get("option"), definition=_text(m.get("definition")), no_data=_text(m.get("no_data")),
             sources=tuple(m.get("sources", ())), unit=m.get("unit", "percent" if m["kind"] == "rate" else ""),
             scale=int(m.get("scale", 1)), distribution=bool(m.get("distribution", False)),
+            rollup=m.get("rollup", "sum"),
         )
     return out
 
@@ -173,6 +211,11 @@ class MetricOptions(dict):
                 hint = f" (did you mean {near[0]}?)" if near else ""
                 raise MetricsError(f"{source}: unknown option {key!r}{hint}; options: {', '.join(catalog)}")
             opt = catalog[key]
+            if opt.type == "instant":
+                opts[key] = None if value is None else parse_instant(value, source, key)
+                continue
+            if isinstance(opt.default, bool) and not isinstance(value, bool):
+                raise MetricsError(f"{source}: {key} must be true or false, not {value!r}")
             if opt.range:
                 if isinstance(value, bool) or not isinstance(value, int) or not opt.range[0] <= value <= opt.range[1]:
                     raise MetricsError(f"{source}: {key} must be a whole number of working days from "
@@ -196,14 +239,19 @@ class MetricOptions(dict):
         return cls.from_overrides(doc, str(path))
 
     def sql_params(self) -> dict[str, Any]:
-        """Named parameters for the fact_day query."""
+        """Named parameters for the measures query (the as-of instant is added by the build, once resolved)."""
         return {
             "on_time_denominator": self["on_time_denominator"],
             "satisfaction_levels": [int(v) for v in self["satisfaction_levels"]],
             "same_day_scope": self["same_day_scope"],
             "active_eval_denominator": self["active_eval_denominator"],
             "rectification_days": int(self["rectification_days"]),
+            "rejected_cases": self["rejected_cases"],
         }
+
+    def fact_params(self) -> dict[str, Any]:
+        """Named parameters for the fact tables that depend on an option (fact_cases and the calendar check)."""
+        return {"deadline_includes_suspension": bool(self["deadline_includes_suspension"])}
 
     def describe(self, lang: str) -> list[str]:
         """Each option in force as "name: choice", for a caption beside the numbers."""
@@ -277,9 +325,15 @@ def render_markdown() -> str:
     for o in CATALOG_OPTIONS().values():
         if o.choices:
             choices = "<br>".join(f"`{k}`: {v.zh} / {v.en}" for k, v in o.choices.items())
+        elif o.type == "instant":
+            choices = "时刻（ISO 8601，无时区按北京时间）/ an instant (ISO 8601; no offset means Beijing time)"
         else:
             choices = f"{o.range[0]}–{o.range[1]}"
-        lines.append(f"| `{o.id}` | {o.name.zh} | {o.name.en} | `{o.key(o.default)}` | {_cell(choices)} |")
+        default = f"{o.auto.zh} / {o.auto.en}" if o.default is None and o.auto else f"`{o.key(o.default)}`"
+        lines.append(f"| `{o.id}` | {o.name.zh} | {o.name.en} | {_cell(default)} | {_cell(choices)} |")
+    for o in CATALOG_OPTIONS().values():
+        if o.definition:
+            lines += ["", f"**`{o.id}`** {o.name.zh}：{o.definition.zh}", "", f"{o.name.en}: {o.definition.en}"]
     lines += ["", "## 指标 · Indicators", ""]
     for m in metrics().values():
         cols = " / ".join(f"`{c}`" for c in m.columns)
@@ -304,6 +358,9 @@ def render_markdown() -> str:
             rows.append(("说明 · notes", m.definition.zh, m.definition.en))
         if m.no_data:
             rows.append(("无数据 · no data", f"分母为 0：{m.no_data.zh}", f"zero denominator: {m.no_data.en}"))
+        if m.rollup == "distinct":
+            rows.append(("多月汇总 · over several months", "整个期间重新去重计数（不是各月之和）",
+                         "counted again over the whole period (not the sum of the months)"))
         rows.append(("字段 · columns", cols, cols))
         rows.append(("来源 · sources", ", ".join(f"`{s}`" for s in m.sources), ", ".join(f"`{s}`" for s in m.sources)))
         lines += [f"### {m.name.zh} · {m.name.en} (`{m.id}`)", "", "| | 中文 | English |", "|---|---|---|"]

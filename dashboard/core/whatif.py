@@ -13,7 +13,7 @@ from dashboard.core import scoring
 from dashboard.core.db import Warehouse
 from dashboard.core.metrics import months_of
 from dashboard.core.rules.diff import Version, resolve
-from dashboard.core.rules.loader import RULESETS, load
+from dashboard.core.rules.loader import RULESETS, RulesError, load
 
 
 def score_file(wh: Warehouse, relpath: str, period: str, scope: tuple[str, ...] | None = None,
@@ -67,9 +67,30 @@ def default_period(options: list[str], months: list[str]) -> str | None:
     return next((p for p in options if complete(p, months)), options[0] if options else None)
 
 
-def compatible(versions: list[Version], of: Version) -> list[Version]:
-    """Versions that score the same subjects over the same kind of period as `of` (so their totals compare)."""
-    return [v for v in versions if v.subject == of.subject and v.period == of.period]
+def rollups_of(versions: list[Version]) -> dict[str, tuple[str, ...]]:
+    """Each version file's roll-ups: the longer periods it says how to score (quarter, year), by relpath."""
+    out: dict[str, tuple[str, ...]] = {}
+    for v in versions:
+        try:
+            out[v.relpath] = tuple(r.period for r in load(resolve(v.relpath)).ruleset.rollups)
+        except (RulesError, ValueError):  # a file that stopped loading scores nothing longer
+            out[v.relpath] = ()
+    return out
+
+
+def granularities(v: Version, rollups: dict[str, tuple[str, ...]]) -> list[str]:
+    """The kinds of period a version scores: its own, and the longer ones it rolls up to (month → quarter → year)."""
+    return [g for g in ("month", "quarter", "year") if g == v.period or g in rollups.get(v.relpath, ())]
+
+
+def compatible(versions: list[Version], of: Version, kind: str | None = None,
+               rollups: dict[str, tuple[str, ...]] | None = None) -> list[Version]:
+    """Versions that score the same subjects as `of` over the same kind of period (so their totals compare): `of`'s
+    own period by default; with `kind` and the versions' `rollups`, every version that scores that kind of period,
+    directly or rolled up."""
+    if kind is None:
+        return [v for v in versions if v.subject == of.subject and v.period == of.period]
+    return [v for v in versions if v.subject == of.subject and kind in granularities(v, rollups or {})]
 
 
 def covers(v: Version, period: str) -> bool:

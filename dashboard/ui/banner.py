@@ -1,4 +1,5 @@
-"""The data-as-of line every page shows under its title: when the marts were built, the newest month, case rows."""
+"""The data-as-of line every page shows under its title: the instant the data runs to (and where it comes from), when
+the marts were built, the newest month, whether any month is still provisional (数据未完结), and the case rows."""
 
 from __future__ import annotations
 
@@ -11,17 +12,32 @@ from dashboard.ui.i18n import t
 _CST = dt.timezone(dt.timedelta(hours=8))
 
 
+def _minute(stamp: str) -> str:
+    """An ISO instant as Beijing time to the minute; naive stamps are Asia/Shanghai by the input contract."""
+    try:
+        when = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    return (when.astimezone(_CST) if when.tzinfo else when).strftime("%Y-%m-%d %H:%M")
+
+
+def provisional_mark(months: list[str], lang: str) -> str:
+    """" · 暂定（数据未完结）：2026-10" for the provisional months, or "" when every month is final."""
+    if not months:
+        return ""
+    return t("as_of.provisional", lang, months=("、" if lang == "zh" else ", ").join(months))
+
+
 def as_of_line(lang: str, scope: tuple[str, ...] | None) -> str | None:
     """"数据截至 …" for the scope, or None before the first build."""
     info = data.data_as_of(scope)
     if not info.get("built_at"):
         return None
-    built = info["built_at"]
-    try:
-        stamp = dt.datetime.fromisoformat(built)
-        # Naive stamps are Asia/Shanghai by the input contract; aware ones are shown in it.
-        built = (stamp.astimezone(_CST) if stamp.tzinfo else stamp).strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        pass
-    return t("overview.as_of", lang, built_at=built, latest_period=info.get("latest_period") or "–",
-             cases=num(info.get("cases_rows")))
+    built = _minute(info["built_at"])
+    latest = info.get("latest_period") or "–"
+    cases = num(info.get("cases_rows"))
+    if not info.get("as_of"):  # marts built before the as-of instant was recorded
+        return t("overview.as_of", lang, built_at=built, latest_period=latest, cases=cases)
+    source = t("as_of.source_option" if info.get("as_of_source") == "option" else "as_of.source_auto", lang)
+    return t("as_of.line", lang, as_of=_minute(info["as_of"]), source=source, built_at=built, latest_period=latest,
+             cases=cases) + provisional_mark(list(info.get("provisional") or []), lang)

@@ -2,6 +2,7 @@
 -- Marts report months up to the last month with accepted cases. A deadline past the calendar's end is past
 -- every reported month only if the calendar reaches the end of that month; otherwise a case could silently
 -- drop out of on-time, so build refuses.
+-- Parameter: $deadline_includes_suspension (BOOLEAN), as in fact_cases.
 with
 
 bounds as (
@@ -18,11 +19,12 @@ needs as (
         case
             when c.deadline_at is null and c.promised_days is not null
                 then acc.workday_seq + c.promised_days + coalesce(c.suspended_days, 0)
-            when c.deadline_at is not null and coalesce(c.suspended_days, 0) > 0
+            when c.deadline_at is not null and coalesce(c.suspended_days, 0) > 0 and not $deadline_includes_suspension
                 then dl.workday_seq + c.suspended_days
         end as needed_seq,
         acc.date is null as accepted_outside,
-        c.deadline_at is not null and coalesce(c.suspended_days, 0) > 0 and dl.date is null as deadline_outside
+        c.deadline_at is not null and coalesce(c.suspended_days, 0) > 0 and not $deadline_includes_suspension
+            and dl.date is null as deadline_outside
     from cases as c
     left join calendar as acc on acc.date = c.accepted_at::date
     left join calendar as dl on dl.date = c.deadline_at::date

@@ -2,6 +2,7 @@
 -- effective deadline from the working-day calendar, due date, elapsed working days and the outcome flags.
 -- Written sorted by (accepted_month, unit_code).
 -- Times are cut into dates in Asia/Shanghai (the warehouse connection's time zone), whatever the process's.
+-- Parameter: $deadline_includes_suspension (BOOLEAN): the export's deadline_at already counts suspended days.
 with
 
 workdays as (
@@ -30,7 +31,8 @@ base as (
         c.deadline_at::date as given_deadline_date,
         coalesce(c.full_online, false) as full_online,
         coalesce(c.secondary_entry, false) as secondary_entry,
-        coalesce(c.archived, false) as archived
+        coalesce(c.archived, false) as archived,
+        c.updated_at
     from cases as c
     left join units as u on u.unit_code = c.unit_code
     left join items as i on i.item_code = c.item_code
@@ -54,15 +56,23 @@ promised as (
         and p.workday_seq = acc.workday_seq + b.promised_days
 ),
 
--- Suspended working days (特别程序/挂起) push the deadline back by as many working days.
+-- Suspended working days (特别程序/挂起) push the deadline back by as many working days, unless the export's own
+-- deadline already includes them (option deadline_includes_suspension): then adding them again would count twice.
+extended as (
+    select
+        *,
+        suspended_days > 0 and not (given_deadline_date is not null and $deadline_includes_suspension) as pushed_back
+    from promised
+),
+
 deadlines as (
     select
-        p.*,
-        case when p.suspended_days = 0 then p.promised_date else ext.date end as deadline_date,
+        p.* exclude (pushed_back),
+        case when p.pushed_back then ext.date else p.promised_date end as deadline_date,
         done.workday_seq as completed_seq
-    from promised as p
-    left join calendar as pd on p.suspended_days > 0 and pd.date = p.promised_date
-    left join workdays as ext on p.suspended_days > 0 and ext.workday_seq = pd.workday_seq + p.suspended_days
+    from extended as p
+    left join calendar as pd on p.pushed_back and pd.date = p.promised_date
+    left join workdays as ext on p.pushed_back and ext.workday_seq = pd.workday_seq + p.suspended_days
     left join calendar as done on done.date = p.completed_date
 ),
 
@@ -101,7 +111,8 @@ final as (
         end as handling_days,
         d.full_online,
         d.secondary_entry,
-        d.archived
+        d.archived,
+        d.updated_at
     from deadlines as d
 )
 

@@ -2,35 +2,40 @@
 -- item_month (month, unit[, window | staff | item]), hall_month (month, hall) — holding every indicator's
 -- numerator and denominator, each counted in the period its own date falls in (accepted, completed, due, rated,
 -- issued), with the build's definition options applied. Every grain is computed from the same fine rows, so
--- the marts agree with each other exactly.
+-- the marts agree with each other exactly. One more grain, overdue_item (month, unit, window, staff, hall, item with
+-- an overdue case), lets a quarter or year count distinct overdue items again over the whole period.
 -- Parameters: $on_time_denominator ('due'|'completed'), $satisfaction_levels (INTEGER[]),
--- $same_day_scope ('all'|'instant'), $active_eval_denominator ('ratings'|'completed'), $rectification_days.
+-- $same_day_scope ('all'|'instant'), $active_eval_denominator ('ratings'|'completed'), $rectification_days,
+-- $rejected_cases ('count'|'exclude'), $as_of (the as-of instant, ISO 8601, resolved by the build).
 with
 
--- Data run up to the newest acceptance: a deadline on or after that day has not passed yet.
+-- "Now" is the as-of instant (the stated export time, else the newest cases.updated_at): a deadline day is past once
+-- it is before the as-of date. Months are reported up to the month of the newest acceptance.
 as_of as (
     select
-        max(accepted_date) as as_of_date,
-        last_day(max(accepted_date)) as last_reported_day,
-        (select workday_seq from calendar where date = max(accepted_date)) as as_of_workday_seq
-    from fact_cases
+        $as_of::timestamptz::date as as_of_date,
+        (select last_day(max(accepted_date)) from fact_cases) as last_reported_day,
+        -- The last working day known on or before the as-of date (a date past the calendar's end counts no further).
+        (select max(workday_seq) from calendar where date <= $as_of::timestamptz::date) as as_of_workday_seq
 ),
 
+-- 不予受理 are counted as accepted or not by the option; they are always counted on their own too.
 accepted as (
     select
         accepted_date as date, accepted_month as month, unit_code, window_code, staff_id, hall_code, item_code,
-        count(*) as cases_accepted,
-        count(*) filter (where item_kind = '即办件') as instant_share_num,
-        count(*) as instant_share_den,
-        count(*) filter (where full_online) as full_online_rate_num,
-        count(*) as full_online_rate_den,
+        count(*) filter (where counted) as cases_accepted,
+        count(*) filter (where status = '不予受理') as cases_rejected,
+        count(*) filter (where counted and item_kind = '即办件') as instant_share_num,
+        count(*) filter (where counted) as instant_share_den,
+        count(*) filter (where counted and full_online) as full_online_rate_num,
+        count(*) filter (where counted) as full_online_rate_den,
         -- 承诺时限压缩比 = 1 − Σpromised/Σlegal = Σ(legal − promised)/Σlegal, over cases with a legal limit.
-        coalesce(sum(legal_days - promised_days) filter (where legal_days > 0 and promised_days is not null), 0)
-            as time_compression_num,
-        coalesce(sum(legal_days) filter (where legal_days > 0 and promised_days is not null), 0)
+        coalesce(sum(legal_days - promised_days)
+            filter (where counted and legal_days > 0 and promised_days is not null), 0) as time_compression_num,
+        coalesce(sum(legal_days) filter (where counted and legal_days > 0 and promised_days is not null), 0)
             as time_compression_den,
-        count(*) filter (where secondary_entry) as secondary_entry_cases
-    from fact_cases
+        count(*) filter (where counted and secondary_entry) as secondary_entry_cases
+    from (select *, $rejected_cases = 'count' or status <> '不予受理' as counted from fact_cases)
     group by grouping sets ((month, unit_code, window_code, staff_id, hall_code, item_code), (date, unit_code))
 ),
 
@@ -42,6 +47,9 @@ completed as (
         count(*) filter (where $on_time_denominator = 'completed') as on_time_rate_den,
         count(*) filter (where same_day and ($same_day_scope = 'all' or item_kind = '即办件')) as same_day_rate_num,
         count(*) filter (where $same_day_scope = 'all' or item_kind = '即办件') as same_day_rate_den,
+        -- 现场办结: finished in the hall, not sent out; 上报件 are decided by a higher level.
+        count(*) filter (where item_kind is distinct from '上报件') as on_site_rate_num,
+        count(*) as on_site_rate_den,
         count(*) filter (where item_kind = '承诺件' and early) as early_rate_num,
         count(*) filter (where item_kind = '承诺件') as early_rate_den,
         coalesce(sum(handling_days) filter (where item_kind = '承诺件'), 0) as handling_days_num,
@@ -55,7 +63,7 @@ completed as (
     group by grouping sets ((month, unit_code, window_code, staff_id, hall_code, item_code), (date, unit_code))
 ),
 
--- Due once the deadline day has passed, in the month of the deadline, completed or not.
+-- Due once the deadline day has passed by the as-of instant, in the month of the deadline, completed or not.
 due as (
     select
         deadline_date as date, deadline_month as month, unit_code, window_code, staff_id, hall_code, item_code,
@@ -64,7 +72,9 @@ due as (
         count(*) filter (where $on_time_denominator = 'due') as on_time_rate_den,
         -- Late or never finished: overdue once, in the month its deadline fell.
         count(*) filter (where not coalesce(on_time, false)) as overdue_cases,
-        count(*) filter (where not coalesce(on_time, false) and open_at_due_month_end) as overdue_open_cases
+        count(*) filter (where not coalesce(on_time, false) and open_at_due_month_end) as overdue_open_cases,
+        -- Distinct items with an overdue case: exact for the day rows; the monthly grains count it again below.
+        count(distinct item_code) filter (where not coalesce(on_time, false)) as overdue_items
     from fact_cases
     where can_fall_due and deadline_date < (select as_of_date from as_of)
     group by grouping sets ((month, unit_code, window_code, staff_id, hall_code, item_code), (date, unit_code))
@@ -156,6 +166,7 @@ fine as (
     group by date, month, unit_code, window_code, staff_id, hall_code, item_code
 ),
 
+-- Sums, except distinct overdue items, which are counted again at each grain.
 monthly as (
     select
         case
@@ -166,7 +177,9 @@ monthly as (
             else 'unit_month'
         end as grain,
         null::date as date, month, unit_code, window_code, staff_id, hall_code, item_code,
-        sum(columns(* exclude (date, month, unit_code, window_code, staff_id, hall_code, item_code)))::bigint
+        sum(columns(* exclude (date, month, unit_code, window_code, staff_id, hall_code, item_code, overdue_items)))
+            ::bigint,
+        count(distinct item_code) filter (where overdue_items > 0) as overdue_items
     from fine
     where date is null
     group by grouping sets (
@@ -181,6 +194,12 @@ final as (
     select 'unit_day' as grain, * exclude (month), date_trunc('month', date)::date as month
     from fine
     where month is null
+    union all by name
+    select
+        'overdue_item' as grain, month, unit_code, window_code, staff_id, hall_code, item_code,
+        overdue_items::bigint as overdue_items
+    from fine
+    where date is null and overdue_items > 0
 )
 
 select * from final
