@@ -221,16 +221,20 @@ LIGHT_EVENTS = {"late": 26, "post_empty": 18, "phone": 11, "dress": 9, "attitude
                 "misconduct": 4, "clutter": 3, "badge": 2, "meeting_absent": 2, "hygiene": 3, "uncivil_language": 2,
                 "clock_in_missed": 2}
 HEAVY_EVENTS = {"quarrel": 6, "norms_violation": 3, "refused_extended_service": 2, "disobey_management": 2,
-                "consult_shirk": 2, "backoffice_absent": 2, "criticized": 1.2, "norms_unrectified": 1,
+                "consult_shirk": 2, "backoffice_absent": 2, "norms_unrectified": 1,
                 "dual_acceptance": 0.8, "staff_change": 0.4, "rotation_roster": 0.2, "fight": 0.2,
                 "inspection_negative": 0.2}
-BONUS_EVENTS = {"pennant": 40, "praise_or_media": 18, "info_adopted": 7, "cooperation": 6, "commendation": 5,
-                "suggestion_adopted": 4, "media_positive": 4, "represented_hall": 3, "article_published": 3,
-                "assigned_task_done": 3, "hosted_meeting": 1.5, "other_contribution": 1.5, "innovation_promoted": 1.5,
-                "innovation_first": 1}
+BONUS_EVENTS = {"pennant": 40, "praise_or_media": 18, "info_adopted": 7, "cooperation": 6,
+                "suggestion_adopted": 4, "represented_hall": 3}
+# A unit's achievements over the year (commendations, articles, tasks, meetings, innovations) are what the annual
+# schemes add up: a strong unit collects about ten a year, a weak one none or one.
+ACHIEVEMENT_EVENTS = {"commendation": 5, "media_positive": 4, "article_published": 3, "assigned_task_done": 3,
+                      "hosted_meeting": 1.5, "other_contribution": 1.5, "innovation_promoted": 1.5,
+                      "innovation_first": 1}
 # Complaints, exposure and integrity cases (what vetoes read) are rare and concentrated: most units have none in a
 # year, the weak ones (and a unit in a bad spell or late in its decline) one or two.
 RARE_EVENTS = {"complaint_12345": 40, "service_complaint": 20, "efficiency_complaint": 12, "media_exposure": 8,
+               "criticized": 8,
                "late_entry": 6, "integrity": 5, "case_outside_system": 5, "false_entry": 4,
                "efficiency_review_failed": 3}
 BACKGROUND_WEIGHT = 0.12  # each catalog type in no mix above (per 100 of its mix's weight)
@@ -695,7 +699,7 @@ class _Profile:
 
 def _mix_p(weights: dict[str, float], kind: str, background: bool) -> np.ndarray:
     """A probability per EVENT_TYPES index: the named weights, plus a little of every unnamed catalog type of `kind`."""
-    named = set(LIGHT_EVENTS) | set(HEAVY_EVENTS) | set(BONUS_EVENTS) | set(RARE_EVENTS)
+    named = set(LIGHT_EVENTS) | set(HEAVY_EVENTS) | set(BONUS_EVENTS) | set(RARE_EVENTS) | set(ACHIEVEMENT_EVENTS)
     total = sum(weights.values())
     p = np.zeros(len(EVENT_TYPES))
     for k, code in enumerate(EVENT_TYPES):
@@ -755,7 +759,7 @@ def _profile(ctx: _Ctx, d: _Dims, rng: np.random.Generator) -> _Profile:
     bad[:, at[DECLINING_UNIT]] = 0.006 + 0.08 * frac
 
     # Some items run late far more often than others (long procedures, joint approvals); the unit's share holds.
-    item_late = rng.choice(np.array([0.05, 1.0, 4.0]), ni, p=[0.50, 0.35, 0.15])
+    item_late = rng.choice(np.array([0.002, 1.0, 4.0]), ni, p=[0.65, 0.22, 0.13])
     mean = np.bincount(d.item_unit, weights=d.item_w * item_late, minlength=nu)
     item_late /= mean[d.item_unit]
 
@@ -784,6 +788,7 @@ def _event_plan(ctx: _Ctx, d: _Dims, rng: np.random.Generator, z: np.ndarray) ->
     gap = codes.index(GAP_UNIT)
     light, heavy = _mix_p(LIGHT_EVENTS, "deduction", True), _mix_p(HEAVY_EVENTS, "deduction", False)
     bonus, rare = _mix_p(BONUS_EVENTS, "bonus", True), _mix_p(RARE_EVENTS, "deduction", False)
+    achieved = _mix_p(ACHIEVEMENT_EVENTS, "bonus", False)
     size = np.clip(0.75 + 0.25 * np.sqrt(d.unit_win[:, 1] / 3), 0.8, 1.4)  # more windows, more to inspect
     prone = np.isin(codes, WEAK_UNITS)
     plan: list[tuple[np.ndarray, np.ndarray]] = []
@@ -793,9 +798,11 @@ def _event_plan(ctx: _Ctx, d: _Dims, rng: np.random.Generator, z: np.ndarray) ->
         lam_d = size * (0.15 + 9 * zi + 5 * zi**2) * np.exp(rng.normal(0, 0.35, nu))
         lam_b = (0.1 + 2.4 * (1 - np.minimum(zi, 1)) ** 4) * np.exp(rng.normal(0, 0.25, nu))
         lam_r = np.where(prone | (zi > 0.8), 0.13, np.where(zi > 0.45, 0.006, 0.0))
+        lam_a = 0.08 + 1.6 * (1 - np.minimum(zi, 1)) ** 2
         if i in GAP_MONTHS:
-            lam_d[gap] = lam_b[gap] = lam_r[gap] = 0
+            lam_d[gap] = lam_b[gap] = lam_r[gap] = lam_a[gap] = 0
         nd, nb, nr = rng.poisson(lam_d), rng.poisson(lam_b), rng.poisson(lam_r)
+        na = rng.poisson(lam_a)
         year = ctx.months[i][0]
         for u in np.flatnonzero(nr).tolist():  # at most two complaint-type records a unit and year
             have = rare_seen.get((u, year), 0)
@@ -805,8 +812,10 @@ def _event_plan(ctx: _Ctx, d: _Dims, rng: np.random.Generator, z: np.ndarray) ->
         is_heavy = rng.random(len(ud)) < 0.1 + 0.5 * np.minimum(zi[ud], 1)
         td = np.where(is_heavy, _choice(rng, heavy, len(ud)), _choice(rng, light, len(ud)))
         ub, ur = np.repeat(np.arange(nu), nb), np.repeat(np.arange(nu), nr)
-        plan.append((np.concatenate([td, _choice(rng, bonus, len(ub)), _choice(rng, rare, len(ur))]),
-                     np.concatenate([ud, ub, ur])))
+        ua = np.repeat(np.arange(nu), na)
+        plan.append((np.concatenate([td, _choice(rng, bonus, len(ub)), _choice(rng, rare, len(ur)),
+                                     _choice(rng, achieved, len(ua))]),
+                     np.concatenate([ud, ub, ur, ua])))
     # Every catalog type occurs: a missing deduction goes to one of the month's weakest units (a complaint-type one
     # only while the unit has fewer than two that year), a bonus to one of the strongest.
     seen = np.bincount(np.concatenate([t for t, _ in plan]), minlength=len(EVENT_TYPES))

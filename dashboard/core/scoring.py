@@ -286,7 +286,8 @@ def _lines(raw: _Raw) -> pa.Table:
 
 
 def _items(raw: _Raw) -> pa.Table:
-    """score_items: per subject, part and item — start, the rule's line, clamp, veto and the item's score."""
+    """score_items: per subject, part and item — start, the rule's line, clamp, veto, the item's own rounding and
+    its score."""
     rs = raw.loaded.ruleset
     n = raw.wide.num_rows
     amount = pa.decimal128(18, 4)
@@ -300,7 +301,8 @@ def _items(raw: _Raw) -> pa.Table:
                 "period": raw.wide.column("period"), "subject": raw.wide.column("subject"),
                 "section": _constant(sec.id, n), "item_id": _constant(it.id, n), "kind": _constant(it.kind, n),
                 "start": col(f"{it.id}__start"), "line": col(it.id),
-                "clamp": col(f"{it.id}__clamp"), "veto": col(f"{it.id}__veto"), "score": col(f"{it.id}__score")}))
+                "clamp": col(f"{it.id}__clamp"), "veto": col(f"{it.id}__veto"), "rounding": col(f"{it.id}__round"),
+                "score": col(f"{it.id}__score")}))
     return _with(pa.concat_tables(blocks, promote_options="permissive"), _stamp(raw))
 
 
