@@ -90,18 +90,22 @@ def units_file(tmp_path) -> Path:
     return write_export(tmp_path / "in" / "units.parquet", "units", UNITS)
 
 
-@pytest.fixture(scope="session")
-def demo_lake(tmp_path_factory) -> Lake:
-    """A small demo (20k cases, fixed end month) generated, ingested and built once per session."""
+def built_demo(root: Path, *, cases: int, seed: int, end_month: str) -> Lake:
+    """A demo generated, sent through the gate and built into marts under `root`, as `make run` does."""
     from dashboard.core import demo, ingest, marts
 
-    root = tmp_path_factory.mktemp("demo") / "data"
     shutil.copytree(REPO_ROOT / "data" / "mappings", root / "mappings")
     lk = Lake(root)
     mp = pytest.MonkeyPatch()
     mp.setenv("HALL_HMAC_KEY", "demo-test-key")
-    demo.generate(lk.demo_exports, cases=20_000, seed=11, end_month="2025-06")
+    demo.generate(lk.demo_exports, cases=cases, seed=seed, end_month=end_month)
     ingest.ingest([lk.demo_exports], lk)
     marts.build(lk)
     mp.undo()
     return lk
+
+
+@pytest.fixture(scope="session")
+def demo_lake(tmp_path_factory) -> Lake:
+    """A small demo (20k cases, fixed end month) generated, ingested and built once per session."""
+    return built_demo(tmp_path_factory.mktemp("demo") / "data", cases=20_000, seed=11, end_month="2025-06")

@@ -8,14 +8,14 @@ in any month of the last year, and every grade occurs; Chengdu's excellent units
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from fractions import Fraction
 
 import pytest
+from conftest import built_demo
 
-from dashboard.core import demo, ingest, marts, scoring
-from dashboard.core.db import REPO_ROOT, Lake, connect
+from dashboard.core import marts, scoring
+from dashboard.core.db import Lake, connect
 from dashboard.core.rules.loader import load, ruleset_files
 
 pytestmark = pytest.mark.slow
@@ -27,16 +27,7 @@ OWN = {"month": END, "quarter": "2026-Q3", "year": "2025"}
 @pytest.fixture(scope="module")
 def full_demo(tmp_path_factory) -> Lake:
     """The built-in demo at full size, generated, ingested and built as `make run` does (about a minute here)."""
-    root = tmp_path_factory.mktemp("full") / "data"
-    shutil.copytree(REPO_ROOT / "data" / "mappings", root / "mappings")
-    lake = Lake(root)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("HALL_HMAC_KEY", "judge-test-key")
-    demo.generate(lake.demo_exports, cases=1_000_000, seed=7, end_month=END)
-    ingest.ingest([lake.demo_exports], lake)
-    marts.build(lake)
-    mp.undo()
-    return lake
+    return built_demo(tmp_path_factory.mktemp("full") / "data", cases=1_000_000, seed=7, end_month=END)
 
 
 def test_every_scheme_tells_its_subjects_apart(full_demo):
