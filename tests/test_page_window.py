@@ -40,8 +40,9 @@ def _fact(lake, name: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def target(demo_lake) -> dict:
-    """The window-month with the most bad ratings (ties: most cases), so every section has something to show."""
-    rows = [r for r in _mart(demo_lake, "window_month") if r["window_code"]]
+    """The window-month with the most bad ratings (ties: most cases) among those with promised cases finished, so
+    every section has something to show."""
+    rows = [r for r in _mart(demo_lake, "window_month") if r["window_code"] and r["handling_days_den"]]
     return max(rows, key=lambda r: (r["bad_rate_num"], r["cases_accepted"], r["period"], r["window_code"]))
 
 
