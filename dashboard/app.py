@@ -1,11 +1,12 @@
-"""Streamlit entrypoint: page config, the language switch and st.navigation — a router, nothing else."""
+"""Streamlit entrypoint: page config, the language switch, who the user is, and st.navigation — a router."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.ui import auth
 from dashboard.ui.i18n import LANG_NAMES, LANGS, normalize_lang, t
-from dashboard.ui.nav import PAGES
+from dashboard.ui.nav import pages_for
 from dashboard.ui.state import LANG_KEY, LANG_PARAM, carry_url_state
 
 
@@ -37,8 +38,9 @@ st.sidebar.selectbox(
     on_change=_on_lang_change,
 )
 
+auth.guard_browser_cache_clear()
+principal = auth.resolve(lang)
 carry_url_state()
-page = st.navigation(
-    [st.Page(path, title=t(title, lang), icon=icon, default=(i == 0)) for i, (path, title, icon) in enumerate(PAGES)]
-)
+page = st.navigation([st.Page(path, title=t(title, lang), icon=icon, default=(i == 0))
+                      for i, (path, title, icon) in enumerate(pages_for(principal))])
 page.run()

@@ -31,6 +31,10 @@ def _progress(quiet: bool) -> Progress:
                     console=err, disable=quiet, transient=True)
 
 
+def _waiting(holder: str) -> None:
+    err.print(f"waiting: the data folder is being written by {holder}", markup=False, highlight=False)
+
+
 @app.command()
 def demo(
     cases: int = typer.Option(1_000_000, help="Total cases over the 24 months."),
@@ -82,7 +86,7 @@ def ingest(
     try:
         with _progress(as_json) as bar:
             task = bar.add_task("ingesting files", total=None)
-            report = gate.ingest(paths, force=force,
+            report = gate.ingest(paths, force=force, waiting=_waiting,
                                  progress=lambda rep, done, total: bar.update(task, completed=done, total=total,
                                                                               description=rep.source_file))
     except gate.IngestError as e:
@@ -114,7 +118,7 @@ def build(
         options = MetricOptions.load(Lake.default().root)
         with _progress(as_json) as bar:
             task = bar.add_task("building", total=None)
-            summary = marts.build(options=options, full=full, progress=lambda name, done, total: bar.update(
+            summary = marts.build(options=options, full=full, waiting=_waiting, progress=lambda name, done, total: bar.update(
                 task, completed=done, total=total, description=name))
     except (CalendarError, MetricsError) as e:
         _fail(e)
@@ -216,10 +220,29 @@ def metrics_cmd(
 
 
 @app.command()
-def serve(port: int = typer.Option(8501, help="Port to serve on.")) -> None:
-    """Serve the dashboard on http://localhost:PORT."""
+def serve(
+    port: int = typer.Option(8501, help="Port to serve on."),
+    address: str = typer.Option("127.0.0.1", help="Address to listen on; anything but loopback needs sign-in "
+                                "(an [auth] section in secrets.toml)."),
+    secrets: Path = typer.Option(None, help="The secrets.toml holding the [auth] sign-in section (default: "
+                                 "~/.streamlit/secrets.toml, then .streamlit/secrets.toml in the repository)."),
+) -> None:
+    """Serve the dashboard on http://ADDRESS:PORT (loopback by default)."""
+    from dashboard.core.access import LOOPBACK, secrets_files, sign_in_configured
+
+    if secrets is not None and not secrets.is_file():
+        err.print(f"error: {secrets}: no such secrets file", markup=False, highlight=False)
+        raise typer.Exit(2)
+    if address not in LOOPBACK and not sign_in_configured(secrets_files(secrets)):
+        err.print(f"error: refusing to serve on {address} without sign-in: with no OpenID Connect provider in "
+                  f"{' or '.join(map(str, secrets_files(secrets)))} ([auth] with redirect_uri, cookie_secret, "
+                  "client_id, client_secret, server_metadata_url), anyone who reaches the port would read every unit. "
+                  "Configure sign-in (see the README) or serve on 127.0.0.1.", markup=False, highlight=False)
+        raise typer.Exit(2)
     cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboard" / "app.py"),
-           "--server.port", str(port), "--server.headless", "true"]
+           "--server.port", str(port), "--server.address", address, "--server.headless", "true"]
+    if secrets is not None:
+        cmd += ["--secrets.files", str(secrets.resolve())]
     raise typer.Exit(subprocess.call(cmd, cwd=REPO_ROOT, env=os.environ.copy()))
 
 

@@ -7,8 +7,10 @@ from typing import NamedTuple, TypedDict
 
 import polars as pl
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from dashboard.core import marts
+from dashboard.core import audit, marts
+from dashboard.core.access import AccessDenied, Action, Principal, narrow
 from dashboard.core.db import Lake, Warehouse, connect
 
 Scope = tuple[str, ...] | None
@@ -32,9 +34,54 @@ class AsOf(TypedDict, total=False):
     latest_provisional: bool
 
 
+# Session-state key of the signed-in user's Principal. The router sets it on every run from the identity provider
+# (or, in demo mode, the role switcher); it is not a widget key, so no browser message can write it.
+PRINCIPAL_KEY = "auth_principal"
+
+
+class _Trusted:
+    """Code running outside any browser session (the CLI, benchmarks, tests calling the layer directly)."""
+
+
+TRUSTED = _Trusted()
+
+
+def set_principal(principal: Principal | None) -> None:
+    """Called by the router once it knows who this session is."""
+    st.session_state[PRINCIPAL_KEY] = principal
+
+
+def principal() -> Principal | _Trusted | None:
+    """Who is asking: the session's Principal, None in a session nobody signed in to, TRUSTED outside a session."""
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return TRUSTED
+    return st.session_state.get(PRINCIPAL_KEY)
+
+
 def _norm(scope: Scope) -> Scope:
-    # One cache entry per set of units, whatever order the caller listed them in.
-    return None if scope is None else tuple(sorted(set(scope)))
+    """The units a call may read: the caller's scope, never wider than the session's user may see (a page that
+    passed None for a unit head still gets only their units), sorted so one set of units is one cache entry."""
+    who = principal()
+    if who is TRUSTED:
+        return None if scope is None else tuple(sorted(set(scope)))
+    if who is None:
+        return ()
+    return narrow(who.scope, scope)
+
+
+def _may(action: Action) -> bool:
+    who = principal()
+    return who is TRUSTED or (who is not None and who.can(action))
+
+
+def _act(action: Action, **detail) -> Principal | None:
+    """Check that the session's user may take a write action, recording the attempt in the audit log either way."""
+    who = principal()
+    person = None if who is TRUSTED else who
+    if who is not TRUSTED and (who is None or not who.can(action)):
+        audit.record(Lake.default(), person, action, "refused", **detail)
+        raise AccessDenied(person, action)
+    return person
 
 
 def _stamp(lake: Lake) -> _Stamp:
@@ -192,6 +239,20 @@ def bulletin_files(period: str, ruleset: str, lang: str, scope: Scope) -> tuple[
     """The bulletin as (XLSX, PDF) bytes, built once per month, ruleset, language and scope."""
     root, stamp = _key()
     return _bulletin_files(root, stamp, _rules_stamp(), period, ruleset, lang, _norm(scope))
+
+
+def bulletin_file_makers(period: str, ruleset: str, lang: str, scope: Scope):
+    """(xlsx, pdf): callables a download button runs when clicked. Streamlit runs them outside the script, where
+    nobody is signed in, so the user's scope is narrowed now, while the session is known, and travels with them."""
+    root, stamp, rules, narrowed = *_key(), _rules_stamp(), _norm(scope)
+
+    def xlsx() -> bytes:
+        return _bulletin_files(root, stamp, rules, period, ruleset, lang, narrowed)[0]
+
+    def pdf() -> bytes:
+        return _bulletin_files(root, stamp, rules, period, ruleset, lang, narrowed)[1]
+
+    return xlsx, pdf
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
@@ -418,8 +479,8 @@ def build_info() -> dict:
 
 
 def _admin(scope: Scope) -> bool:
-    # The gate's log and quarantine are the hall's, not a unit's: only a whole-hall scope sees or feeds them.
-    return scope is None
+    # The gate's log and quarantine are the hall's, not a unit's: only the hall office and the auditor see them.
+    return _may("view_operations") and _norm(scope) is None
 
 
 @st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
@@ -454,7 +515,7 @@ def quarantine(scope: Scope, reason: str | None = None) -> tuple[list[dict], lis
     return _quarantine(root, present, log, reason)
 
 
-def ingest_uploads(files: list[tuple[str, bytes]], scope: Scope, progress=None):
+def ingest_uploads(files: list[tuple[str, bytes]], scope: Scope = None, progress=None, waiting=None):
     """Run the gate over uploaded exports: each saved under the lake's demo/uploads in its own folder (names kept,
     so the gate can tell the table), ingested, then deleted (exports carry applicants' details). Clears the data
     caches. Not cached: it acts. Returns the gate's RunReport."""
@@ -463,9 +524,8 @@ def ingest_uploads(files: list[tuple[str, bytes]], scope: Scope, progress=None):
 
     from dashboard.core import ingest
 
-    if not _admin(scope):
-        raise PermissionError("only a whole-hall scope may upload exports")
     lake = Lake.default()
+    who = _act("upload", files=[name for name, _ in files])
     folder = lake.root / "demo" / "uploads" / f"{secrets.token_hex(6)}"
     try:
         for i, (name, content) in enumerate(files):
@@ -474,20 +534,42 @@ def ingest_uploads(files: list[tuple[str, bytes]], scope: Scope, progress=None):
             target = folder / f"{i:03d}" / safe
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
-        report = ingest.ingest([folder], lake, progress=progress)
+        report = ingest.ingest([folder], lake, progress=progress, waiting=waiting)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    d = report.to_dict()
+    audit.record(lake, who, "upload", files=[f.source_file for f in report.files], statuses=d["statuses"],
+                 rows_in=d["rows_in"], rows_accepted=d["rows_accepted"], rows_quarantined=d["rows_quarantined"])
     st.cache_data.clear()
     return report
 
 
-def build_marts(scope: Scope, progress=None):
-    """Rebuild facts and marts from the warehouse (`hall build`), then clear the data caches; whole-hall scope only."""
-    if not _admin(scope):
-        raise PermissionError("only a whole-hall scope may rebuild the marts")
-    summary = marts.build(Lake.default(), progress=progress)
+def build_marts(scope: Scope = None, progress=None, waiting=None):
+    """Rebuild facts and marts from the warehouse (`hall build`), then clear the data caches; the hall office only.
+    One build at a time: a second request waits for the running one (`waiting` hears who holds the folder)."""
+    lake = Lake.default()
+    who = _act("rebuild")
+    summary = marts.build(lake, progress=progress, waiting=waiting)
+    audit.record(lake, who, "rebuild", seconds=round(summary.seconds, 1), marts=len(summary.marts))
     st.cache_data.clear()
     return summary
+
+
+def lake_root() -> Path:
+    """The data folder this server reads."""
+    return Lake.default().root
+
+
+def clear_caches() -> None:
+    """Empty every data cache (for all users); the hall office only, recorded in the audit log."""
+    who = _act("clear_cache")
+    st.cache_data.clear()
+    audit.record(Lake.default(), who, "clear_cache")
+
+
+def audit_entries(limit: int = 500) -> list[dict]:
+    """The audit log, newest first; for the hall office and the auditor only (others get nothing)."""
+    return audit.entries(Lake.default(), limit) if _may("view_operations") else []
 
 
 # --- rankings and trends ---------------------------------------------------------------------------------------------
@@ -572,6 +654,29 @@ def mart_months(grain: str, months: list[str], scope: Scope) -> pl.DataFrame:
     return _mart_months(root, stamp, grain, tuple(months), _norm(scope))
 
 
+# Fewer units than this in a 圈层 and its average would be (nearly) one unit's own figures: it is not shown.
+MIN_GROUP_UNITS = 3
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
+def _group_average(root: str, stamp: _Stamp, months: tuple[str, ...], num: str, den: str | None) -> dict:
+    from dashboard.core.rankings import group_average as pooled_by_group
+
+    rows = _mart_months(root, stamp, "unit_month", months, None).to_dicts()
+    members: dict[tuple, int] = {}
+    for r in rows:
+        members[(r["period"], r["unit_group"])] = members.get((r["period"], r["unit_group"]), 0) + 1
+    return {k: v for k, v in pooled_by_group(rows, num, den, "unit_group").items()
+            if members.get(k, 0) >= MIN_GROUP_UNITS}
+
+
+def group_average(months: list[str], num: str, den: str | None) -> dict[tuple[str, str], tuple[int, int | None]]:
+    """(month, 圈层) → pooled (Σnum, Σden) over every unit of the group in the hall, whoever asks: an aggregate, not
+    any unit's figures (groups of fewer than MIN_GROUP_UNITS units are left out for that reason)."""
+    root, stamp = _key()
+    return _group_average(root, stamp, tuple(months), num, den) if stamp else {}
+
+
 # --- unit page: a unit's recorded events ------------------------------------------------------------------------------
 
 
@@ -587,3 +692,47 @@ def unit_events(unit: str, period: str, scope: Scope) -> pl.DataFrame:
     name_zh, name_en, kind, level, severity, count, status — never the note or who recorded it."""
     root, stamp = _key()
     return _unit_events(root, stamp, unit, period, _norm(scope))
+
+
+# --- who may see what ---------------------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _roles_file(path: str, mtime_ns: int):
+    import hashlib
+
+    from dashboard.core.access import load_roles
+
+    roles = load_roles(Path(path))
+    # Who may see what changed (or the server started): the audit log says when and which file, by its hash.
+    audit.record(Lake.default(), None, "roles_loaded", file=path, grants=len(roles.grants),
+                 sha256=hashlib.sha256(Path(path).read_bytes()).hexdigest())
+    return roles
+
+
+def roles_file():
+    """The roles file in force (re-read when it changes), or None when there is none: then nobody has a role."""
+    from dashboard.core.access import roles_path
+
+    path = roles_path()
+    try:
+        mtime = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+    return _roles_file(str(path), mtime)
+
+
+@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=4)
+def _unit_directory(root: str, stamp: _Stamp) -> dict[str, str]:
+    wh = _wh(root, stamp)
+    latest = marts.latest_period(wh, None)
+    if latest is None:
+        return {}
+    rows = marts.unit_month(wh, latest, None).select(["unit_code", "unit_name"]).to_pylist()
+    return {r["unit_code"]: r["unit_name"] for r in sorted(rows, key=lambda r: r["unit_code"])}
+
+
+def unit_directory() -> dict[str, str]:
+    """Every unit's code and name, for the demo-mode role switcher only (demo mode is loopback-only)."""
+    root, stamp = _key()
+    return _unit_directory(root, stamp) if stamp else {}

@@ -79,7 +79,7 @@ def test_language_switch_in_the_sidebar_changes_the_url(server, browser):
     page = browser.new_page()
     page.goto(f"{server}/?lang=zh")
     page.get_by_role("heading", name="月度总览").wait_for(timeout=30_000)
-    page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").click()
+    page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").first.click()  # the language switch
     page.get_by_role("option", name="English").click()
     page.get_by_role("heading", name="Monthly overview").wait_for(timeout=30_000)
     assert "lang=en" in page.url

@@ -35,6 +35,8 @@ def _fresh_caches():
 def _open(root, monkeypatch, **query) -> AppTest:
     monkeypatch.setenv("HALL_DATA", str(root))
     at = AppTest.from_file(APP, default_timeout=180)
+    # The data page is the hall office's (demo mode: the role switcher stands in for sign-in).
+    at.session_state["auth_demo_role"] = "office"
     at.query_params.update(query)
     at.run()
     at.switch_page(PAGE).run()
@@ -59,7 +61,7 @@ def test_freshness_rows_are_the_warehouse_views_counts(demo_lake, monkeypatch):
     assert cases["最新月份"].item() == newest.astimezone(freshness.CST).strftime("%Y-%m") == "2025-06"
     assert table[table["数据表"] == "单位 (units)"]["最新月份"].item() == "不分月"
     # Built after the last ingest: no call to rebuild.
-    assert not at.warning
+    assert not at.main.warning
 
 
 def test_ingest_log_and_quarantine_from_their_files_without_row_contents(demo_lake, monkeypatch):
@@ -126,13 +128,13 @@ def test_upload_goes_through_the_gate_then_a_rebuild(lake, monkeypatch):
     assert "王小明" not in str(wh.query("SELECT * FROM cases").to_pylist())
     fresh = _frame(at, "最新月份")
     assert fresh[fresh["数据表"] == "办件 (cases)"]["存储行数（含历次版本）"].item() == 5
-    assert at.warning  # ingested after the (absent) build
+    assert at.main.warning  # ingested after the (absent) build
 
     at.button(key="data_build_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("指标已重新生成" in s.value for s in at.success)
     assert (lake.marts / "unit_month.parquet").exists()
-    assert not at.warning
+    assert not at.main.warning
     # The quarantined row is listed by reason, and the unknown file by its file reason.
     counts = _frame(at, "原因代码")
     got = {(r["级别"], r["原因代码"]): r["数量"] for r in counts.to_dict("records")}

@@ -19,6 +19,8 @@ MONTHLY_ONLY = {"app_pages/window.py", "app_pages/breaches.py", "app_pages/bulle
 def _open(demo_lake, monkeypatch, path: str, **params: str) -> AppTest:
     monkeypatch.setenv("HALL_DATA", str(demo_lake.root))
     at = AppTest.from_file(APP, default_timeout=180)
+    # The hall office may open every page (demo mode: the role switcher stands in for sign-in).
+    at.session_state["auth_demo_role"] = "office"
     at.query_params.update(params)
     at.run()
     at.switch_page(path).run()

@@ -37,11 +37,7 @@ def render() -> None:
     b = data.bulletin(period, ruleset, lang, scope)
 
     # The files are made when asked for (a callable), so choosing a month does not wait for a PDF.
-    def xlsx() -> bytes:
-        return data.bulletin_files(period, ruleset, lang, scope)[0]
-
-    def pdf() -> bytes:
-        return data.bulletin_files(period, ruleset, lang, scope)[1]
+    xlsx, pdf = data.bulletin_file_makers(period, ruleset, lang, scope)
 
     st.subheader(t("bulletin_page.files", lang))
     left, right, _ = st.columns([1, 1, 4])

@@ -11,6 +11,7 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.core.bulletin import Column
+from dashboard.core.db import REPO_ROOT
 from dashboard.core.freshness import (
     CST,
     SAMPLE_LIMIT,
@@ -23,14 +24,22 @@ from dashboard.core.freshness import (
 from dashboard.ui import state
 from dashboard.ui.banner import as_of_line
 from dashboard.ui.downloads import download_buttons
-from dashboard.ui.format import num
+from dashboard.ui.format import num, plain
 from dashboard.ui.i18n import t
-from dashboard.ui.state import current_lang, current_scope
+from dashboard.ui.state import current_lang, current_principal, current_scope
 
 PAGE = "data"
 _RESULT = "data_upload_result"
 _BUILT = "data_build_result"
 _ALL = "all"
+_AUDIT_ACTIONS = ("upload", "rebuild", "clear_cache", "record_events", "publish", "edit_rules", "roles_loaded")
+
+
+def _without_paths(message: str) -> str:
+    """An error as the user needs it, without the server's folders (they tell an outsider where things live)."""
+    for folder in (str(data.lake_root()), str(REPO_ROOT)):
+        message = message.replace(folder + "/", "").replace(folder, ".")
+    return message
 
 
 def _statuses(lang: str) -> dict[str, str]:
@@ -90,26 +99,56 @@ def _build(fresh: list[dict], scope, lang: str) -> None:
                     Column("rows", t("data_page.fresh.rows", lang), "int")], rows, lang)
     if needs_build([r["last_ingested"] for r in fresh], info.get("built_at")):
         st.warning(t("data_page.build.stale", lang))
-    if scope is None and st.button(t("data_page.build.run", lang), key="data_build_run", icon=":material/build:"):
+    who = current_principal()
+    if who is not None and who.can("rebuild") and st.button(t("data_page.build.run", lang), key="data_build_run",
+                                                            icon=":material/build:"):
         bar = st.progress(0.0, text=t("data_page.build.running", lang))
 
+        def waiting(holder: str) -> None:
+            bar.progress(0.0, text=t("data_page.build.waiting", lang, holder=plain(holder)))
+
         def progress(name: str, done: int, total: int) -> None:
-            bar.progress(done / total if total else 1.0, text=t("data_page.build.step", lang, step=name,
+            bar.progress(done / total if total else 1.0, text=t("data_page.build.step", lang, step=plain(name),
                                                                  done=done, total=total))
 
         try:
-            summary = data.build_marts(scope, progress)
+            summary = data.build_marts(scope, progress, waiting)
         except Exception as e:  # noqa: BLE001 - the message (e.g. a calendar year missing) is what the user needs
-            st.session_state[_BUILT] = {"error": str(e)}
+            st.session_state[_BUILT] = {"error": _without_paths(str(e))}
         else:
             st.session_state[_BUILT] = {"seconds": summary.seconds, "marts": len(summary.marts)}
         st.rerun()
     done = st.session_state.get(_BUILT)
     if done:
         if "error" in done:
-            st.error(t("data_page.build.failed", lang, error=done["error"]))
+            st.error(t("data_page.build.failed", lang, error=plain(done["error"])))
         else:
             st.success(t("data_page.build.done", lang, marts=done["marts"], seconds=f"{done['seconds']:.1f}"))
+
+
+def _audit(lang: str) -> None:
+    """The audit log: who uploaded, rebuilt or cleared caches, and what was refused."""
+    st.subheader(t("data_page.audit.title", lang))
+    rows = [{"at": _when(e.get("at")), "subject": e.get("subject") or "–",
+             "role": t(f"auth.role.{e['role']}", lang) if e.get("role") else "–",
+             "action": t(f"data_page.audit.action.{e['action']}", lang) if e.get("action") in _AUDIT_ACTIONS
+             else str(e.get("action")),
+             "outcome": t(f"data_page.audit.outcome.{e['outcome']}", lang) if e.get("outcome") in ("done", "refused")
+             else str(e.get("outcome")),
+             "detail": json.dumps(e.get("detail") or {}, ensure_ascii=False)} for e in data.audit_entries()]
+    if not rows:
+        st.caption(t("data_page.audit.empty", lang))
+        return
+    _table("data_audit", t("data_page.audit.title", lang),
+           [Column("at", t("data_page.audit.at", lang)), Column("subject", t("data_page.audit.subject", lang)),
+            Column("role", t("data_page.audit.role", lang)), Column("action", t("data_page.audit.action_col", lang)),
+            Column("outcome", t("data_page.audit.outcome_col", lang)),
+            Column("detail", t("data_page.audit.detail", lang))], rows, lang, height=240)
+    who = current_principal()
+    if who is not None and who.can("clear_cache") and st.button(t("data_page.audit.clear_cache", lang),
+                                                                key="data_clear_cache", icon=":material/mop:"):
+        data.clear_caches()
+        st.rerun()
 
 
 def _upload(scope, lang: str) -> None:
@@ -123,12 +162,12 @@ def _upload(scope, lang: str) -> None:
 
         def progress(rep, done: int, total: int) -> None:
             bar.progress(done / total if total else 1.0,
-                         text=t("data_page.upload.step", lang, file=rep.source_file, done=done, total=total))
+                         text=t("data_page.upload.step", lang, file=plain(rep.source_file), done=done, total=total))
 
         try:
             report = data.ingest_uploads([(f.name, f.getvalue()) for f in files], scope, progress)
         except Exception as e:  # noqa: BLE001 - a broken mapping file or the like: say so, keep the page
-            st.session_state[_RESULT] = {"error": str(e)}
+            st.session_state[_RESULT] = {"error": _without_paths(str(e))}
         else:
             st.session_state[_RESULT] = report.to_dict()
         st.session_state.pop(_BUILT, None)
@@ -137,7 +176,7 @@ def _upload(scope, lang: str) -> None:
     if not result:
         return
     if "error" in result:
-        st.error(t("data_page.upload.failed", lang, error=result["error"]))
+        st.error(t("data_page.upload.failed", lang, error=plain(result["error"])))
         return
     statuses = _statuses(lang)
     counts = status_counts(result["file_reports"])
@@ -236,12 +275,15 @@ def render() -> None:
     st.caption(as_of or t("data_page.no_build", lang))
     fresh = _freshness(scope, lang)
     _build(fresh, scope, lang)
-    if scope is not None:
+    who = current_principal()
+    if scope is not None or who is None or not who.can("view_operations"):
         st.info(t("data_page.admin_only", lang))
         return
-    _upload(scope, lang)
+    if who.can("upload"):
+        _upload(scope, lang)
     _log(scope, lang)
     _quarantine(scope, lang)
+    _audit(lang)
 
 
 render()

@@ -22,7 +22,7 @@ from dashboard.core.rules.loader import RulesError
 from dashboard.ui import period as period_ui
 from dashboard.ui import rulesets as ruleset_ui
 from dashboard.ui.downloads import download_buttons
-from dashboard.ui.format import count_delta, num, pct, percent, pp_delta, rate
+from dashboard.ui.format import chart_text, count_delta, num, pct, percent, plain, pp_delta, rate
 from dashboard.ui.i18n import t
 from dashboard.ui.nav import PAGES
 from dashboard.ui.state import current_lang, current_scope
@@ -157,7 +157,7 @@ def _score_section(df: pl.DataFrame, period: str, ruleset: str | None, prev: per
         results = data.scores(ruleset, period, scope)[0]
     except Exception:  # noqa: BLE001 - a scoring failure must not take the period's indicators down with it
         logging.getLogger(__name__).exception("scoring %s for %s failed", ruleset, period)
-        st.warning(t("overview.scores_unavailable", lang, ruleset=name, period=period))
+        st.warning(t("overview.scores_unavailable", lang, ruleset=plain(name), period=period))
         return
     if results.is_empty():
         return
@@ -181,11 +181,11 @@ def _score_section(df: pl.DataFrame, period: str, ruleset: str | None, prev: per
         st.metric(t("overview.kpi.average_score", lang), f"{average.quantize(Decimal('0.01'))}",
                   delta=None if before is None else f"{(average - before).quantize(Decimal('0.01')):+}",
                   delta_description=since if before is not None else None)
-        st.caption(t("overview.kpi.average_of", lang, n=len(totals), ruleset=name))
+        st.caption(t("overview.kpi.average_of", lang, n=len(totals), ruleset=plain(name)))
     with cols[1].container(border=True, height="stretch"):
         st.markdown(f"**{t('overview.grades', lang)}**")
         grades = results["grade"].fill_null(t("overview.no_grade", lang)).value_counts(sort=True)
-        fig = go.Figure(go.Bar(x=grades["grade"].to_list(), y=grades["count"].to_list(),
+        fig = go.Figure(go.Bar(x=[chart_text(g) for g in grades["grade"].to_list()], y=grades["count"].to_list(),
                                marker_color=_AT_OR_ABOVE, text=grades["count"].to_list(), textposition="outside"))
         fig.update_layout(height=220, margin={"l": 10, "r": 10, "t": 10, "b": 10}, showlegend=False)
         fig.update_xaxes(type="category")
@@ -302,7 +302,8 @@ def _satisfaction_chart(df: pl.DataFrame, period: str, lang: str) -> None:
     for r in df.iter_rows(named=True):
         value = rate(r["satisfaction_rate_num"], r["satisfaction_rate_den"])
         units.append(
-            (r["unit_name"] or r["unit_code"], value, pct(r["satisfaction_rate_num"], r["satisfaction_rate_den"], lang))
+            (chart_text(r["unit_name"] or r["unit_code"]), value,
+             pct(r["satisfaction_rate_num"], r["satisfaction_rate_den"], lang))
         )
     # Highest first; units without ratings last, keeping a labelled slot so their absence is visible.
     units.sort(key=lambda u: (u[1] is None, -(u[1] or 0)))

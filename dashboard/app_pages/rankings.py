@@ -21,7 +21,7 @@ from dashboard.ui import rulesets as ruleset_ui
 from dashboard.ui import state
 from dashboard.ui.banner import as_of_line
 from dashboard.ui.downloads import download_buttons
-from dashboard.ui.format import pct, percent, rate
+from dashboard.ui.format import pct, percent, plain, rate
 from dashboard.ui.i18n import t
 from dashboard.ui.nav import PAGES
 from dashboard.ui.state import current_lang, current_scope
@@ -164,7 +164,7 @@ def _ranking_table(rows: list[dict], meta: dict, grain: str, period: str, months
 def _open(grain: str, row: dict, period: str, lang: str) -> None:
     target = _drill(grain, row, period, lang)
     if target is None or not _page_exists(target[0]):
-        st.info(t("rankings.no_drill", lang, name=row["name"]))
+        st.info(t("rankings.no_drill", lang, name=plain(row["name"])))
         return
     path, params = target
     for k in ("unit", "window"):
@@ -251,7 +251,7 @@ def render() -> None:
     except (RulesError, MetricsError, ValueError):  # a ruleset that cannot score the period must not take the page down
         logging.getLogger(__name__).exception("scoring %s for %s failed", ruleset, period)
         name = ruleset_ui.names(grain, period, lang).get(ruleset, ruleset)
-        st.warning(t("rankings.scores_unavailable", lang, ruleset=name, period=period))
+        st.warning(t("rankings.scores_unavailable", lang, ruleset=plain(name), period=period))
         return
     if results.is_empty():
         st.info(t("rankings.no_scores", lang, period=period))
@@ -270,7 +270,7 @@ def render() -> None:
     compared, before = _before(ruleset, period, periods, history, scope)
     mart, key = MART[grain]
     rows = _rows(results, meta, data.mart_slice(mart, period, scope), key, history, months, before, lang)
-    st.caption(t("rankings.ruleset_line", lang, name=meta["name_zh"] if lang == "zh" else meta["name_en"],
+    st.caption(t("rankings.ruleset_line", lang, name=plain(meta["name_zh"] if lang == "zh" else meta["name_en"]),
                  version=meta["version"], n=len(rows),
                  within=t("rankings.within_group" if meta["ranking_within"] == "group" else "rankings.within_all",
                           lang)))

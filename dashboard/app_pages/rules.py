@@ -17,6 +17,7 @@ from dashboard.ui import period as period_ui
 from dashboard.ui import state
 from dashboard.ui.banner import as_of_line
 from dashboard.ui.downloads import download_buttons
+from dashboard.ui.format import chart_text, plain
 from dashboard.ui.i18n import t
 from dashboard.ui.nav import PAGES
 from dashboard.ui.state import current_lang, current_scope
@@ -150,7 +151,7 @@ def _versions(own: list, lang: str) -> None:
                                   schema={c.header: pl.String for c in cols}), hide_index=True)
         download_buttons("rules_diff", f"{own[0].ruleset_id}_{t('rules_page.diff.title', lang)}", cols, rows, lang)
     if d.settings:
-        st.caption(t("rules_page.diff.settings", lang, keys=", ".join(d.settings)))
+        st.caption(t("rules_page.diff.settings", lang, keys=plain(", ".join(d.settings))))
     if d.unified:
         with st.expander(t("rules_page.diff.text", lang), expanded=not d.items):
             st.code(d.unified, language="diff")
@@ -167,7 +168,7 @@ def _movers_chart(movers: list[dict], lang: str) -> None:
     if not moved:
         return
     fig = go.Figure(go.Bar(
-        x=[r["name"] for r in moved], y=[float(r["change"]) for r in moved],
+        x=[chart_text(r["name"]) for r in moved], y=[float(r["change"]) for r in moved],
         marker_color=[_UP if r["change"] > 0 else _DOWN for r in moved],
         text=[_change(r["change"]) for r in moved], textposition="outside", cliponaxis=False,
         hovertemplate="%{x}<br>%{text}<extra></extra>"))
@@ -222,7 +223,7 @@ def _whatif(versions: list, own: list, lang: str, scope: tuple[str, ...] | None)
     for side, rel in (("A", a), ("B", b)):
         v = by_rel[rel]
         if not whatif.covers(v, period):
-            st.caption(t("rules_page.whatif.not_in_force", lang, side=side, version=_version_label(v, lang),
+            st.caption(t("rules_page.whatif.not_in_force", lang, side=side, version=plain(_version_label(v, lang)),
                          period=period, start=v.from_period))
     if kind != "month" and not whatif.complete(period, months):
         st.caption(t("rules_page.whatif.partial", lang, period=period))
@@ -276,7 +277,7 @@ def _whatif(versions: list, own: list, lang: str, scope: tuple[str, ...] | None)
     subject = state.select(t("rules_page.why.subject", lang), [r["subject"] for r in both], key, page=PAGE,
                            default=both[0]["subject"], format_func=lambda s: f"{names[s]}（{s}）")
     row = next(r for r in both if r["subject"] == subject)
-    st.caption(t("rules_page.why.summary", lang, name=names[subject], a=_score(row["total_a"]),
+    st.caption(t("rules_page.why.summary", lang, name=plain(names[subject]), a=_score(row["total_a"]),
                  b=_score(row["total_b"]), change=_change(row["change"])))
     lines = whatif.why(la.to_dicts(), lb.to_dicts(), subject)
     if not lines:
@@ -296,7 +297,7 @@ def _whatif(versions: list, own: list, lang: str, scope: tuple[str, ...] | None)
                          [Column("name", w["name"]), Column("line", w["line"]), Column("points_a", w["points_a"]),
                           Column("points_b", w["points_b"]), Column("change", w["change"])], raw, lang)
     if newest.subject == "unit" and _page_exists("app_pages/unit.py"):
-        st.page_link("app_pages/unit.py", label=t("rules_page.why.to_unit", lang, name=names[subject]),
+        st.page_link("app_pages/unit.py", label=t("rules_page.why.to_unit", lang, name=plain(names[subject])),
                      icon=":material/apartment:", query_params={"unit": subject, "period": period, "lang": lang,
                                                                 "ruleset": by_rel[a].ruleset_id})
 

@@ -15,14 +15,14 @@ from plotly.subplots import make_subplots
 from dashboard import data
 from dashboard.core.bulletin import Column
 from dashboard.core.metrics import Metric, half_up, metrics, thresholds
-from dashboard.core.rankings import group_average, last_months, value_of
+from dashboard.core.rankings import last_months, value_of
 from dashboard.core.rules.loader import RulesError
 from dashboard.ui import period as period_ui
 from dashboard.ui import rulesets as ruleset_ui
 from dashboard.ui import state
 from dashboard.ui.banner import as_of_line
 from dashboard.ui.downloads import download_buttons
-from dashboard.ui.format import num
+from dashboard.ui.format import chart_text, num, plain
 from dashboard.ui.i18n import t
 from dashboard.ui.state import current_lang, current_scope
 
@@ -99,7 +99,8 @@ def _lines(m: Metric, ruleset: str | None, period: str, lang: str) -> list[tuple
             value = Fraction(line.value)
             op = t("trends.target", lang) if line.op == "target" else _OPS.get(line.op, line.op)
             name = line.item_zh if lang == "zh" else line.item_en
-            out.append((_y(m, value), t("trends.rule_line", lang, item=name, op=op, value=_text(m, value, lang)),
+            out.append((_y(m, value), t("trends.rule_line", lang, item=chart_text(name), op=op,
+                                        value=_text(m, value, lang)),
                         _RULE))
     return out
 
@@ -125,7 +126,8 @@ def _figure(m: Metric, months: list[str], series: dict[str, list[tuple]], avgs: 
     if facets:
         rows = math.ceil(len(chosen) / FACET_COLS)
         fig = make_subplots(rows=rows, cols=FACET_COLS, shared_xaxes=True, shared_yaxes=True,
-                            subplot_titles=[names[c] for c in chosen], vertical_spacing=0.12 / max(rows - 1, 1))
+                            subplot_titles=[chart_text(names[c]) for c in chosen],
+                            vertical_spacing=0.12 / max(rows - 1, 1))
     else:
         fig = go.Figure()
     shown_groups: set[str] = set()
@@ -134,7 +136,7 @@ def _figure(m: Metric, months: list[str], series: dict[str, list[tuple]], avgs: 
         colour = COLOURS[i % len(COLOURS)]
         pts = series[code]
         fig.add_trace(go.Scatter(x=months, y=[p[0] for p in pts], customdata=[[p[1], p[2]] for p in pts],
-                                 name=names[code], mode="lines+markers", line={"color": colour},
+                                 name=chart_text(names[code]), mode="lines+markers", line={"color": colour},
                                  hovertemplate=hover, showlegend=not facets, connectgaps=False), **where)
         g = group_of.get(code)
         if g is None or g not in avgs or (not facets and g in shown_groups):
@@ -143,7 +145,7 @@ def _figure(m: Metric, months: list[str], series: dict[str, list[tuple]], avgs: 
         shown_groups.add(g)
         avg = avgs[g]
         fig.add_trace(go.Scatter(x=months, y=[p[0] for p in avg], customdata=[[p[1], p[2]] for p in avg],
-                                 name=t("trends.group_average", lang, group=g), mode="lines",
+                                 name=t("trends.group_average", lang, group=chart_text(g)), mode="lines",
                                  line={"color": _AVG if facets else colour, "dash": "dash", "width": 1.5},
                                  hovertemplate=hover, showlegend=first, legendgroup=f"avg_{g}"), **where)
     for y, label, colour in lines:
@@ -229,7 +231,8 @@ def render() -> None:
             long.append({"name": names[code], "code": code, "group": group_of.get(code) or "", "period": mo,
                          "value": _text(m, v, lang), "num": n, "den": d})
         series[code] = pts
-    pooled = group_average(units.iter_rows(named=True), n_col, d_col, "unit_group")
+    # The 圈层 average is the whole group's in the hall, for a unit head too (an aggregate, not another unit's data).
+    pooled = data.group_average(months, n_col, d_col)
     avgs: dict[str, list[tuple]] = {}
     for g in {group_of.get(c) for c in chosen} - {None}:
         pts = []
@@ -254,7 +257,7 @@ def render() -> None:
     if ruleset is None:
         notes.append(t("trends.no_ruleset", lang, period=period))
     elif not any(c == _RULE for _, _, c in lines):
-        notes.append(t("trends.no_rule_lines", lang, ruleset=ruleset_name, metric=m.name(lang)))
+        notes.append(t("trends.no_rule_lines", lang, ruleset=plain(ruleset_name), metric=m.name(lang)))
     for note in notes:
         st.caption(note)
 

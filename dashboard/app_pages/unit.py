@@ -22,7 +22,7 @@ from dashboard.ui import rulesets as ruleset_ui
 from dashboard.ui import state
 from dashboard.ui.banner import as_of_line
 from dashboard.ui.downloads import download_buttons
-from dashboard.ui.format import num, pct, percent, rate
+from dashboard.ui.format import chart_text, num, pct, percent, plain, rate
 from dashboard.ui.i18n import t
 from dashboard.ui.nav import PAGES
 from dashboard.ui.state import current_lang, current_scope
@@ -49,11 +49,11 @@ def _score(unit: str, period: str, scope: tuple[str, ...] | None, lang: str, con
         results, _, all_lines = data.scores(ruleset, period, scope)
     except (RulesError, MetricsError, ValueError):  # a ruleset that cannot score the period must not take the page
         logging.getLogger(__name__).exception("scoring %s for %s failed", ruleset, period)
-        st.warning(t("unit_page.score.unavailable", lang, ruleset=name, period=period))
+        st.warning(t("unit_page.score.unavailable", lang, ruleset=plain(name), period=period))
         return
     mine = results.filter(pl.col("subject") == unit).to_dicts()
     if not mine:
-        st.info(t("unit_page.score.not_scored", lang, ruleset=name, period=period))
+        st.info(t("unit_page.score.not_scored", lang, ruleset=plain(name), period=period))
         return
     r = mine[0]
     total = Decimal(r["total"])
@@ -63,15 +63,15 @@ def _score(unit: str, period: str, scope: tuple[str, ...] | None, lang: str, con
     cols = st.columns(4)
     cols[0].metric(t("unit_page.score.total", lang), f"{total:.2f}")
     grade_names = dict(data.ruleset_meta(ruleset, period)["grades"]) if lang == "en" else {}
-    cols[1].metric(t("unit_page.score.grade", lang), grade_names.get(r["grade"], r["grade"]) or "–")
+    cols[1].metric(t("unit_page.score.grade", lang), plain(grade_names.get(r["grade"], r["grade"]) or "–"))
     cols[2].metric(t("unit_page.score.rank", lang), "–" if r["rank"] is None else
-                   t("unit_page.score.rank_of", lang, rank=r["rank"], n=results.height))
-    cols[3].metric(t("unit_page.score.version", lang), f"{r['version']}")
+                   t("unit_page.score.rank_of", lang, rank=r["rank"], n=r.get("ranked_of") or results.height))
+    cols[3].metric(t("unit_page.score.version", lang), plain(r["version"]))
     if r.get("flags"):
         named = catalog_flags()  # the catalog's words for each flag, not its code
         sep = "、" if lang == "zh" else ", "
         st.caption(t("unit_page.score.flags", lang,
-                     flags=sep.join(named.get(f, {}).get(lang, f) for f in r["flags"])))
+                     flags=plain(sep.join(named.get(f, {}).get(lang, f) for f in r["flags"]))))
 
     left, right = st.columns([3, 2])
     with left:
@@ -79,7 +79,7 @@ def _score(unit: str, period: str, scope: tuple[str, ...] | None, lang: str, con
     with right:
         st.markdown(f"**{t('unit_page.explain.title', lang)}**")
         st.markdown("\n".join(
-            "- " + t("unit_page.explain.line", lang, name=ln.name(lang), points=points_text(ln.points))
+            "- " + t("unit_page.explain.line", lang, name=plain(ln.name(lang)), points=points_text(ln.points))
             for ln in moved) or t("unit_page.explain.nothing", lang, during=period_ui.word("during", period, lang)))
         terms = " ".join(points_text(ln.points) for ln in moved) or "0.00"
         st.markdown(t("unit_page.explain.sum", lang, terms=terms, total=f"{total:.2f}"))
@@ -95,7 +95,7 @@ def _score(unit: str, period: str, scope: tuple[str, ...] | None, lang: str, con
 
 def _waterfall(moved: list, total: Decimal, lang: str) -> None:
     measure = ["absolute" if ln.line == "base" else "relative" for ln in moved] + ["total"]
-    x = [ln.name(lang) for ln in moved] + [t("unit_page.explain.total", lang)]
+    x = [chart_text(ln.name(lang)) for ln in moved] + [t("unit_page.explain.total", lang)]
     values = [float(ln.points) for ln in moved] + [float(total)]
     text = [points_text(ln.points, signed=ln.line != "base") for ln in moved] + [f"{total:.2f}"]
     fig = go.Figure(go.Waterfall(
@@ -260,10 +260,11 @@ def render() -> None:
     unit = state.select(t("unit_page.unit", lang), list(info), "unit", page=PAGE, container=head[1],
                         format_func=lambda u: f"{info[u]['unit_name'] or u} ({u})" if u in info else u)
     r = info[unit]
-    st.header(t("unit_page.heading", lang, name=r["unit_name"] or unit, code=unit, period=period), anchor=False)
+    st.header(t("unit_page.heading", lang, name=plain(r["unit_name"] or unit), code=plain(unit), period=period),
+              anchor=False)
     kinds = {"部门": "kind.department", "乡镇": "kind.township", "派驻单位": "kind.stationed"}
     kind = t(kinds[r["unit_kind"]], lang) if r["unit_kind"] in kinds else r["unit_kind"] or "–"
-    st.caption(t("unit_page.group", lang, group=r["unit_group"] or "–", kind=kind,
+    st.caption(t("unit_page.group", lang, group=plain(r["unit_group"] or "–"), kind=plain(kind),
                  cases=num(r["cases_accepted"]), during=period_ui.word("during", period, lang)))
     _score(unit, period, scope, lang, head[2])
     _history(unit, period, periods, scope, lang)

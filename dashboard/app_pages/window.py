@@ -15,7 +15,7 @@ from dashboard.ui import period as period_ui
 from dashboard.ui import state
 from dashboard.ui.banner import as_of_line
 from dashboard.ui.downloads import download_buttons
-from dashboard.ui.format import num, pct, percent, rate
+from dashboard.ui.format import chart_text, num, pct, percent, plain, rate
 from dashboard.ui.i18n import t
 from dashboard.ui.nav import PAGES
 from dashboard.ui.state import current_lang, current_scope
@@ -137,7 +137,7 @@ def _tags(period: str, unit: str, window: str, row: dict, scope, lang: str) -> N
     tag_h, n_h = t("window_page.tags.tag", lang), t("window_page.tags.count", lang)
     left, right = st.columns([2, 1])
     top = counts[:10]
-    fig = go.Figure(go.Bar(y=[c[0] for c in top][::-1], x=[c[1] for c in top][::-1], orientation="h",
+    fig = go.Figure(go.Bar(y=[chart_text(c[0]) for c in top][::-1], x=[c[1] for c in top][::-1], orientation="h",
                            marker_color=VERMILION, text=[c[1] for c in top][::-1], textposition="outside",
                            cliponaxis=False))
     fig.update_layout(height=max(160, 32 * len(top) + 40), margin={"l": 10, "r": 30, "t": 10, "b": 10},
@@ -247,10 +247,10 @@ def render() -> None:
         return
     unit, window = picked
     row = windows.filter((pl.col("unit_code") == unit) & (pl.col("window_code") == window)).to_dicts()[0]
-    st.subheader(t("window_page.heading", lang, window=row["window_name"] or window, code=window,
-                   unit=units.get(unit) or unit, period=period))
+    st.subheader(t("window_page.heading", lang, window=plain(row["window_name"] or window), code=plain(window),
+                   unit=plain(units.get(unit) or unit), period=period))
     if _page_exists("app_pages/unit.py"):
-        st.page_link("app_pages/unit.py", label=t("window_page.to_unit", lang, unit=units.get(unit) or unit),
+        st.page_link("app_pages/unit.py", label=t("window_page.to_unit", lang, unit=plain(units.get(unit) or unit)),
                      icon=":material/account_balance:", query_params={"unit": unit, "period": period, "lang": lang})
     _kpis(row, lang)
     st.caption(t("window_page.rate_note", lang))

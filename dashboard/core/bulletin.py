@@ -271,8 +271,14 @@ def build(wh: Warehouse, period: str, ruleset_id: str | None = None, lang: str =
         info = marts.build_info(wh.lake)
         footnotes.insert(0, t("as_of.bulletin_note", lang, as_of=_minute(info.get("as_of") or ""),
                               days=options["rectification_days"]))
-    now = _totals(list(units.values()))
-    before = _totals(before_units) if before_units is not None else None
+    # The summary speaks of the whole hall (全中心共受理…) for every reader: hall totals are not any one unit's
+    # figures, and a unit head's own numbers would be mislabelled as the hall's.
+    hall_now = marts.slice_mart(wh, "unit_month", period, None).to_pylist() if scope is not None else list(
+        units.values())
+    hall_before = before_units if scope is None or before_units is None else marts.slice_mart(
+        wh, "unit_month", previous, None).to_pylist()
+    now = _totals(hall_now)
+    before = _totals(hall_before) if hall_before is not None else None
     return Bulletin(
         lang=lang, period=period, previous=previous if before is not None else None,
         title=t("bulletin.title", lang, period=period_label) + (t("as_of.bulletin_title", lang) if provisional else ""),

@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+from filelock import FileLock, Timeout
 
 from dashboard.core.contract import TABLES, Table
 
@@ -73,6 +77,28 @@ class Lake:
 
     def table_dir(self, table: str) -> Path:
         return self.warehouse / table
+
+    @contextmanager
+    def writer(self, what: str, waiting: Callable[[str], None] | None = None) -> Iterator[None]:
+        """One writer (ingest or build) at a time per data folder: a second waits its turn, told who holds it."""
+        self.lake.mkdir(parents=True, exist_ok=True)
+        lock, holder = FileLock(str(self.lake / ".writer.lock")), self.lake / ".writer.holder"
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if waiting:
+                try:
+                    waiting(holder.read_text(encoding="utf-8"))
+                except OSError:
+                    waiting("?")
+            lock.acquire()
+        try:
+            holder.write_text(f"{what} (pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')})",
+                              encoding="utf-8")
+            yield
+        finally:
+            holder.unlink(missing_ok=True)
+            lock.release()
 
     def has_warehouse(self) -> bool:
         """True when at least the cases table holds a file."""

@@ -968,9 +968,17 @@ def _quarantine_file(lake: Lake, rep: FileReport, size: int) -> None:
 
 def ingest(paths: Iterable[Path], lake: Lake | None = None, *, force: bool = False, workers: int | None = None,
            worker: str = "dashboard.core.ingest:process_file",
-           progress: Callable[[FileReport, int, int], None] | None = None) -> RunReport:
-    """Run the gate over files and folders: dimensions first, then facts, each file in its own process."""
+           progress: Callable[[FileReport, int, int], None] | None = None,
+           waiting: Callable[[str], None] | None = None) -> RunReport:
+    """Run the gate over files and folders: dimensions first, then facts, each file in its own process; one
+    writer per data folder at a time (`waiting` hears who holds it while this run waits)."""
     lake = lake or Lake.default()
+    with lake.writer("hall ingest", waiting):
+        return _ingest(paths, lake, force=force, workers=workers, worker=worker, progress=progress)
+
+
+def _ingest(paths: Iterable[Path], lake: Lake, *, force: bool, workers: int | None, worker: str,
+            progress: Callable[[FileReport, int, int], None] | None) -> RunReport:
     t0 = time.perf_counter()
     now = dt.datetime.now(dt.UTC)
     run_id = now.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)

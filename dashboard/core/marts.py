@@ -130,10 +130,17 @@ def _reusable_facts(lake: Lake, fingerprint: str) -> bool:
 
 
 def build(lake: Lake | None = None, progress: Callable[[str, int, int], None] | None = None,
-          options: MetricOptions | None = None, full: bool = False) -> BuildSummary:
+          options: MetricOptions | None = None, full: bool = False,
+          waiting: Callable[[str], None] | None = None) -> BuildSummary:
     """Build the fact tables (skipped when nothing they depend on changed, unless `full`), then every mart, with
-    the data folder's definition options (or `options`)."""
+    the data folder's definition options (or `options`); one writer per data folder at a time, so a second build
+    waits for the first (`waiting` hears who holds the folder) and never runs beside it."""
     lake = lake or Lake.default()
+    with lake.writer("hall build", waiting):
+        return _build(lake, progress, options, full)
+
+
+def _build(lake: Lake, progress, options: MetricOptions | None, full: bool) -> BuildSummary:
     options = options if options is not None else MetricOptions.load(lake.root)
     t0 = time.perf_counter()
     write_calendar(lake)

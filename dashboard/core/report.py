@@ -8,12 +8,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
 from dashboard.core.bulletin import Bulletin, BulletinTable, Column
 from dashboard.core.metrics import half_up
+from dashboard.core.safe_text import safe_cell
 from dashboard.ui.i18n import t
 
 # Noto Sans CJK from Debian's fonts-noto-cjk: embedded (subset) in every PDF, never downloaded.
@@ -49,7 +51,8 @@ def _cell_value(value, kind: str):
 
 
 def text(value, kind: str, lang: str) -> str:
-    """A cell as the PDF and CSV print it: percentages half-up to two decimals, scores with two."""
+    """A cell as the PDF and CSV print it: percentages half-up to two decimals, scores with two. (The CSV makes a
+    text that a spreadsheet would take for a formula safe on top of this: `_csv_cell`.)"""
     if value is None or value == "":
         return t("common.no_data", lang) if kind == "pct" else ""
     if kind == "pct":
@@ -66,6 +69,17 @@ def _width(text: str) -> int:
     return sum(2 if ord(c) > 0x2E80 else 1 for c in text)
 
 
+def _put(ws, row: int, col: int, value, cell_format=None) -> None:
+    """One cell: a text always as a string (never `write`, which turns "=…" into a formula and "http://…" into a
+    link), made safe for a spreadsheet (`safe_cell`); a number as a number; anything else as xlsxwriter writes it."""
+    if isinstance(value, str):
+        ws.write_string(row, col, safe_cell(value), cell_format)
+    elif value is None:
+        ws.write_blank(row, col, None, cell_format)
+    else:
+        ws.write(row, col, value, cell_format)
+
+
 def _xlsx_table(wb, ws, table: BulletinTable, lang: str, row0: int = 0) -> int:
     head = wb.add_format({"bold": True, "bg_color": "#E7E6E6", "border": 1, "text_wrap": True, "valign": "top"})
     fmt = {"pct": wb.add_format({"num_format": "0.00%", "border": 1}),
@@ -75,7 +89,7 @@ def _xlsx_table(wb, ws, table: BulletinTable, lang: str, row0: int = 0) -> int:
     grade_fmt = {c: wb.add_format({"border": 1, "bg_color": c}) for c in GRADE_FILLS}
     widths = [_width(c.header) for c in table.columns]
     for j, col in enumerate(table.columns):
-        ws.write(row0, j, col.header, head)
+        _put(ws, row0, j, col.header, head)
     for i, row in enumerate(table.rows, row0 + 1):
         for j, col in enumerate(table.columns):
             value = row.get(col.key)
@@ -84,7 +98,7 @@ def _xlsx_table(wb, ws, table: BulletinTable, lang: str, row0: int = 0) -> int:
             if value is None and col.kind == "pct":
                 ws.write_string(i, j, t("common.no_data", lang), fmt["text"])
             else:
-                ws.write(i, j, _cell_value(value, col.kind), cell_fmt)
+                _put(ws, i, j, _cell_value(value, col.kind), cell_fmt)
             widths[j] = max(widths[j], _width(text(value, col.kind, lang)))
     for j, w in enumerate(widths):
         ws.set_column(j, j, min(max(w + 2, 6), 60))
@@ -95,7 +109,9 @@ def _xlsx_table(wb, ws, table: BulletinTable, lang: str, row0: int = 0) -> int:
 def _workbook(buf: io.BytesIO, created: dt.datetime):
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    # Belt and braces: `_put` writes every text with write_string, and the workbook would not turn one into a
+    # formula or a link either.
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
     wb.set_properties({"created": created.astimezone(dt.UTC).replace(tzinfo=None)})
     return wb
 
@@ -108,13 +124,13 @@ def to_xlsx(b: Bulletin, created: dt.datetime | None = None) -> bytes:
     wrap = wb.add_format({"text_wrap": True, "valign": "top"})
     ws = wb.add_worksheet(t("bulletin.sheet.summary", b.lang))
     ws.set_column(0, 0, 110)
-    ws.write(0, 0, b.title, title)
-    ws.write(1, 0, b.office)
-    ws.write(2, 0, t("bulletin.issued", b.lang, period=b.period_label))
-    ws.write(4, 0, b.summary, wrap)
-    ws.write(6, 0, t("bulletin.footnote.title", b.lang), title)
+    _put(ws, 0, 0, b.title, title)
+    _put(ws, 1, 0, b.office)
+    _put(ws, 2, 0, t("bulletin.issued", b.lang, period=b.period_label))
+    _put(ws, 4, 0, b.summary, wrap)
+    _put(ws, 6, 0, t("bulletin.footnote.title", b.lang), title)
     for i, note in enumerate(b.footnotes, 7):
-        ws.write(i, 0, note, wrap)
+        _put(ws, i, 0, note, wrap)
     for table in b.tables:
         sheet = wb.add_worksheet(t(f"bulletin.sheet.{table.key}", b.lang))
         last = _xlsx_table(wb, sheet, table, b.lang)
@@ -244,14 +260,29 @@ def _bars(pdf, b: Bulletin) -> None:
         pdf.set_y(y + h + 0.6)
 
 
+def _csv_cell(value, kind: str, lang: str) -> str:
+    """A CSV cell: as `text` prints it; a text from the data that a spreadsheet would take for a formula made safe
+    (a number printed as text, e.g. a negative score, stays as it is)."""
+    shown = text(value, kind, lang)
+    return safe_cell(shown) if isinstance(value, str) else shown
+
+
 def table_csv(columns: list[Column], rows: list[dict], lang: str) -> bytes:
-    """Any table as UTF-8 CSV with a BOM (Excel opens Chinese correctly), formatted as the page shows it."""
+    """Any table as UTF-8 CSV with a BOM (Excel opens Chinese correctly), formatted as the page shows it; no cell
+    can start a formula."""
     out = io.StringIO()
     w = csv.writer(out)
-    w.writerow([c.header for c in columns])
+    w.writerow([safe_cell(c.header) for c in columns])
     for r in rows:
-        w.writerow([text(r.get(c.key), c.kind, lang) for c in columns])
+        w.writerow([_csv_cell(r.get(c.key), c.kind, lang) for c in columns])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def sheet_name(title: str) -> str:
+    """A worksheet name Excel accepts for any title (a unit's name may hold anything): no []:*?/\\, no apostrophe
+    at either end, at most 31 characters, never empty."""
+    name = re.sub(r"[\[\]:*?/\\\x00-\x1f]", "_", title)[:31].strip("'")
+    return name or "table"
 
 
 def table_xlsx(title: str, columns: list[Column], rows: list[dict], lang: str,
@@ -259,7 +290,7 @@ def table_xlsx(title: str, columns: list[Column], rows: list[dict], lang: str,
     """Any table as a one-sheet workbook with the bulletin's formats (0.00%, frozen header, fitted widths)."""
     buf = io.BytesIO()
     wb = _workbook(buf, created or dt.datetime.now(dt.UTC))
-    ws = wb.add_worksheet(title[:31])
+    ws = wb.add_worksheet(sheet_name(title))
     _xlsx_table(wb, ws, BulletinTable("table", title, columns, rows), lang)
     wb.close()
     return buf.getvalue()

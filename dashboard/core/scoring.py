@@ -348,13 +348,34 @@ def _scoped(table: pa.Table, keep: set[str] | None) -> pa.Table:
     return table.filter(mask)
 
 
+def _with_ranked_of(results: pa.Table, rs: m.Ruleset, period: str) -> pa.Table:
+    """Add `ranked_of`: how many subjects were ranked beside each one (the hall, or its group when ranks are per
+    圈层), counted before the caller's scope is applied, so a unit head reads "rank 12 of 40", not "of 1"."""
+    own = granularity(period) == rs.period
+    ranking = rs.ranking if own else next((r.ranking for r in rs.rollups if r.period == granularity(period)), None)
+    by_group = ranking is not None and ranking.within == "group"
+    if "rank" not in results.column_names:
+        return results
+    ranked = results.column("rank").is_valid().to_pylist()
+    keys = list(zip(results.column("period").to_pylist(),
+                    results.column("grp").to_pylist() if by_group and "grp" in results.column_names
+                    else [None] * results.num_rows, strict=True))
+    counts: dict = {}
+    for key, r in zip(keys, ranked, strict=True):
+        counts[key] = counts.get(key, 0) + int(r)
+    return results.append_column("ranked_of", pa.array([counts[k] if r else None for k, r in zip(keys, ranked,
+                                                                                                strict=True)],
+                                                       pa.int64()))
+
+
 def score(wh: Warehouse, ruleset_id: str, period: str, scope: tuple[str, ...] | None = None) -> Scores:
     """Score every subject for the period with the ruleset version in force then; return those in scope."""
     raw = _run(wh, ruleset_id, period, ())
     s = tables(raw)
+    rs = raw.loaded.ruleset
+    s = Scores(s.ruleset, s.period, _with_ranked_of(s.results, rs, period), s.items, s.lines)
     if scope is None:
         return s
-    rs = raw.loaded.ruleset
     if rs.subject == "unit":
         keep = set(scope)
     else:

@@ -30,6 +30,7 @@ def score_file(wh: Warehouse, relpath: str, period: str, scope: tuple[str, ...] 
               "manual_scores": scoring._manual(wh, rs, parts),
               "imported": scoring._imported(wh, rs, parts, (rs.id,))}
     s = scoring.tables(scoring.compute(loaded, period, inputs, names, wh.query_with))
+    s = scoring.Scores(s.ruleset, s.period, scoring._with_ranked_of(s.results, rs, period), s.items, s.lines)
     if scope is None:
         return s
     if rs.subject == "unit":

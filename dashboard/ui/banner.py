@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from dashboard import data
-from dashboard.ui.format import num
+from dashboard.ui.format import num, plain
 from dashboard.ui.i18n import t
 
 _CST = dt.timezone(dt.timedelta(hours=8))
@@ -17,7 +17,7 @@ def _minute(stamp: str) -> str:
     try:
         when = dt.datetime.fromisoformat(stamp)
     except ValueError:
-        return stamp
+        return plain(stamp)  # not an instant: whatever the export said, shown as text
     return (when.astimezone(_CST) if when.tzinfo else when).strftime("%Y-%m-%d %H:%M")
 
 

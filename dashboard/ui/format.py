@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from fractions import Fraction
 
 from dashboard.core.metrics import half_up
@@ -56,3 +58,37 @@ def _count(n: int | None) -> str:
 def num(n: int | None) -> str:
     """A count with thousands separators, e.g. "1,330"; a missing count shows as "–"."""
     return _count(n)
+
+
+# Every ASCII punctuation character: CommonMark lets any of them be backslash-escaped, and escaping all of them
+# also takes the meaning out of Streamlit's own syntax (:red[…], :material/…:, $…$ math, emoji :shortcodes:).
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+_LINE_BREAKS = re.compile(r"[\r\n\v\f\x85\u2028\u2029]+")
+# GitHub-flavoured Markdown turns bare "http://…", "www.…" and "name@host.tld" into links even when their
+# punctuation is escaped (the renderer looks for them in the text after unescaping): an invisible word joiner after
+# the scheme, the "www" or the "@" keeps them text.
+_AUTOLINK = re.compile(r"(?i)(https?(?=://)|www(?=\.)|@)")
+_WORD_JOINER = "\u2060"
+
+
+def plain(text: object) -> str:
+    """Text from the data (a unit's, window's or person's name, a file name, a reason) made safe to put into
+    anything Streamlit renders as Markdown — st.markdown, titles, headers, captions, alerts, metric and widget
+    labels, expander and tab labels: every ASCII punctuation character is backslash-escaped, so the text shows as
+    it is written and never as a link, an image, emphasis, a colour directive, an icon or a formula; line breaks
+    become spaces, so it cannot start a block of its own; a bare web or mail address stays unlinked (an invisible
+    word joiner follows its "http", "www" or "@"). None gives ""."""
+    if text is None:
+        return ""
+    one_line = _AUTOLINK.sub("\\1" + _WORD_JOINER, _LINE_BREAKS.sub(" ", str(text)))
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", one_line)
+
+
+def chart_text(text: object) -> str:
+    """Text from the data made safe for a Plotly chart (category labels, legend and trace names, titles,
+    annotations, hover text): Plotly renders a subset of HTML there (<a href>, <b>, <br>, <span style>), so `<`,
+    `>` and `&` are written as entities, which Plotly shows as the characters themselves (no tag can open, so
+    quotes stay as they are: Plotly would print "&quot;" literally). None gives ""."""
+    if text is None:
+        return ""
+    return html.escape(str(text), quote=False)

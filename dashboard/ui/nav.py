@@ -13,3 +13,13 @@ PAGES: list[tuple[str, str, str]] = [
     ("app_pages/data.py", "data_page.nav", ":material/database:"),
     ("app_pages/bulletin.py", "nav.bulletin", ":material/article:"),
 ]
+
+# Pages only some roles may open; the others do not see them in the sidebar, and the data layer refuses them anyway.
+REQUIRES: dict[str, str] = {
+    "app_pages/data.py": "view_operations",
+}
+
+
+def pages_for(principal) -> list[tuple[str, str, str]]:
+    """The pages a principal may open, in sidebar order."""
+    return [p for p in PAGES if p[0] not in REQUIRES or principal.can(REQUIRES[p[0]])]

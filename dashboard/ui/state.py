@@ -8,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard.data import PRINCIPAL_KEY
 from dashboard.ui.i18n import normalize_lang
 
 # Session-state key of the sidebar language switch; it outlives page switches, unlike the URL's query string.
@@ -25,8 +26,14 @@ def current_lang() -> str:
 
 
 def current_scope() -> tuple[str, ...] | None:
-    """The unit codes this user may see; None (every unit) until sign-in and roles exist."""
-    return None
+    """The unit codes this user may see (None: every unit); nothing before the router has resolved who they are."""
+    who = st.session_state.get(PRINCIPAL_KEY)
+    return () if who is None else who.scope
+
+
+def current_principal():
+    """The session's Principal (role, units), set by the router; None before sign-in."""
+    return st.session_state.get(PRINCIPAL_KEY)
 
 
 def carry_url_state() -> None:
