@@ -386,7 +386,12 @@ def test_a_unit_heads_rank_is_hall_wide(demo_lake, lake_facts, monkeypatch, unit
     mine = trusted.filter(trusted["subject"] == unit).to_dicts()[0]
     assert mine["rank"] is not None
     metric = {m.label: m.value for m in at.metric}[t("unit_page.score.rank", "zh")]
-    n = mine.get("ranked_of") or trusted.height
+    # Counted here from the trusted scores (the hall, or the unit's group when the ruleset ranks per 圈层), not taken
+    # from the column the page reads.
+    ranked = trusted.filter(trusted["rank"].is_not_null())
+    if data.ruleset_meta(ruleset, shown_period)["ranking_within"] == "group":
+        ranked = ranked.filter(ranked["grp"] == mine["grp"])
+    n = ranked.height
     assert n > 1
     assert metric == t("unit_page.score.rank_of", "zh", rank=mine["rank"], n=n)
 
@@ -394,3 +399,5 @@ def test_a_unit_heads_rank_is_hall_wide(demo_lake, lake_facts, monkeypatch, unit
     table = next(d.value for d in at.dataframe if t("rankings.col.code", "zh") in d.value.columns)
     assert table[t("rankings.col.code", "zh")].tolist() == [unit]
     assert table[t("rankings.col.rank", "zh")].tolist() == [mine["rank"]]
+    # The ruleset line counts the hall's ranked units, not the one row a unit head sees.
+    assert any(f"共 {n} 个对象" in c.value for c in at.caption), [c.value for c in at.caption]

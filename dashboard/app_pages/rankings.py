@@ -218,6 +218,15 @@ def _before(ruleset: str, period: str, periods: list[str], history: pl.DataFrame
                     if r["rank"] is not None and r.get("ranked", True)}
 
 
+def _ranked_count(results: pl.DataFrame, rows: list, scope) -> int:
+    """How many were ranked: the rows shown for the whole hall; for a unit head, the hall's (or their group's)
+    count the scoring recorded before their scope applied, so "1 ranked" never stands for a ranking of forty."""
+    if scope is None or "ranked_of" not in results.columns:
+        return len(rows)
+    counts = [n for n in results["ranked_of"].to_list() if n is not None]
+    return max(counts) if counts else len(rows)
+
+
 def render() -> None:
     """Draw the page for the session's language and scope."""
     lang, scope = current_lang(), current_scope()
@@ -271,7 +280,7 @@ def render() -> None:
     mart, key = MART[grain]
     rows = _rows(results, meta, data.mart_slice(mart, period, scope), key, history, months, before, lang)
     st.caption(t("rankings.ruleset_line", lang, name=plain(meta["name_zh"] if lang == "zh" else meta["name_en"]),
-                 version=meta["version"], n=len(rows),
+                 version=meta["version"], n=_ranked_count(results, rows, scope),
                  within=t("rankings.within_group" if meta["ranking_within"] == "group" else "rankings.within_all",
                           lang)))
     if meta["combine"]:
