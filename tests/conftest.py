@@ -14,6 +14,21 @@ from dashboard.core.contract import TABLES
 from dashboard.core.db import REPO_ROOT, Lake
 
 TZ8 = dt.timezone(dt.timedelta(hours=8))
+
+# The fast loop (`pytest -m "not slow"`) keeps what runs in-process on hand-made rows; these start processes,
+# servers or browsers, or stand on a lake built by the whole gate, and run in `make test` only.
+SLOW_MODULES = frozenset({"test_cli", "test_pipeline", "test_writer_lock", "test_ingest", "test_marts", "test_db",
+                          "test_websocket_guard", "test_scores_judge", "test_wheel"})
+SLOW_FIXTURES = frozenset({"demo_lake", "units_file"})
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark as `slow` every test of a slow module or standing on a fixture that runs the gate."""
+    for item in items:
+        module = item.module.__name__.rpartition(".")[2]
+        if module in SLOW_MODULES or module.startswith("test_browser") \
+                or SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 ARTIFACTS = Path(__file__).parent / ".artifacts"
 
 
