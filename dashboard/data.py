@@ -435,7 +435,7 @@ def _present(lake: Lake) -> tuple[str, ...]:
     # A table with no file yet is registered as an empty relation, so a connection must be renewed once the
     # first file of any table, log or fact arrives; more files of a table are seen by its view's glob.
     from dashboard.core.contract import TABLES
-    from dashboard.core.ingest import log_glob
+    from dashboard.core.lake import log_glob
 
     have = [t for t in TABLES if next(lake.table_dir(t).glob("**/*.parquet"), None) is not None]
     have += [n for n in ("ingest_log", "quarantine_rows", "quarantine_files") if log_glob(lake, n)[1]]

@@ -90,3 +90,16 @@ def test_a_stray_file_in_the_marts_folder_does_not_break_connections(lake):
 def test_empty_tables_have_the_shape_of_full_ones(lake):
     wh = connect(lake)
     assert {"year", "month", "case_id", "applicant_key"} <= set(wh.query("SELECT * FROM cases").column_names)
+
+
+def test_the_reader_does_not_load_the_gate(lake):
+    """db reads the lake's layout (log schemas included) from core.lake: opening a connection, which registers the
+    log views, must not import the ingest gate (the old circle did, lazily, at exactly that point)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from dashboard.core.db import Lake, connect; "
+            f"connect(Lake(__import__('pathlib').Path({str(lake.root)!r}))).close(); "
+            "print('dashboard.core.ingest' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -9,7 +9,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard.core.ingest import _from_string
+from dashboard.core.ingest.parsing import from_string as _from_string
 
 SH = zoneinfo.ZoneInfo("Asia/Shanghai")
 

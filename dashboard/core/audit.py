@@ -14,7 +14,7 @@ from dashboard.core.db import Lake
 
 def audit_path(lake: Lake) -> Path:
     """One JSON object per line under the lake, beside the ingest log; append-only."""
-    return lake.lake / "audit" / "audit.jsonl"
+    return lake.audit / "audit.jsonl"
 
 
 def record(lake: Lake, principal: Principal | None, action: str, outcome: str = "done", **detail) -> dict:

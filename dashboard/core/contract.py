@@ -28,6 +28,19 @@ class Column:
     hmac_to: str | None = None
     min: float | None = None
     max: float | None = None
+    # The quarantine reason for a value outside [min, max].
+    range_reason: str = "out_of_range"
+
+
+@dataclass(frozen=True)
+class Before:
+    """A cross-column row rule: `later` may not come before `earlier`; a row where it does is quarantined with
+    `reason`, on column `later` (compared as Beijing days when `by_day`: a bare-date deadline is a whole day)."""
+
+    earlier: str
+    later: str
+    reason: str
+    by_day: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,8 @@ class Table:
     dimension: bool = False
     # Columns added by the gate itself (e.g. the HMAC key of an applicant); not expected in exports.
     derived: tuple[Column, ...] = field(default_factory=tuple)
+    # Row rules across columns, checked in this order after each column's own rules.
+    rules: tuple[Before, ...] = ()
 
     def column(self, name: str) -> Column:
         """Return the column called `name` (KeyError when the contract has none)."""
@@ -139,6 +154,10 @@ CASES = Table(
            hmac_to="applicant_key"),
         _c("applicant_phone", S, False, "申请人电话：入库前丢弃", "Applicant phone: dropped at the gate", pii="drop"),
     ),
+    rules=(
+        Before(earlier="accepted_at", later="completed_at", reason="completed_before_accepted"),
+        Before(earlier="accepted_at", later="deadline_at", reason="deadline_before_accepted", by_day=True),
+    ),
     derived=(
         _c("applicant_key", S, False, "申请人匿名键（HMAC），用于统计同一申请人，不可还原",
            "Pseudonymous applicant key (HMAC); counts repeat applicants, cannot be reversed"),
@@ -155,7 +174,8 @@ EVALUATIONS = Table(
         _c("staff_id", S, False, "人员工号", "Staff number"),
         _c("rated_at", TIMESTAMP, True, "评价时间", "Rated at"),
         _c("rating", I32, True, "评价等级：5 非常满意 4 满意 3 基本满意 2 不满意 1 非常不满意",
-           "Rating: 5 very satisfied … 1 very dissatisfied (1–2 are bad ratings)", min=1, max=5),
+           "Rating: 5 very satisfied … 1 very dissatisfied (1–2 are bad ratings)", min=1, max=5,
+           range_reason="rating_out_of_range"),
         _c("channel", S, False, "评价渠道", "Channel", allowed=CHANNELS),
         _c("is_default", BOOL, False, "是否默认评价", "Default rating (not given by the applicant)"),
         _c("bad_tags", S, False, "差评标签，以“;”分隔", "Bad-rating tags, ';'-separated"),
@@ -191,6 +211,10 @@ TICKETS = Table(
         _c("finished_at", TIMESTAMP, False, "办理结束时间", "Finished at"),
         _c("status", S, True, "状态：served 已办理，no_show 过号", "Status", allowed=TICKET_STATUSES),
         UPDATED_AT,
+    ),
+    rules=(
+        Before(earlier="issued_at", later="called_at", reason="called_before_issued"),
+        Before(earlier="called_at", later="finished_at", reason="finished_before_called"),
     ),
 )
 

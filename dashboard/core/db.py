@@ -1,112 +1,20 @@
-"""Lake paths and hardened DuckDB access: one factory, a cursor per query, Asia/Shanghai everywhere."""
+"""Hardened DuckDB access to the lake: one factory, a cursor per query, Asia/Shanghai everywhere."""
 
 from __future__ import annotations
 
-import os
 import re
 import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
-from filelock import FileLock, Timeout
 
 from dashboard.core.contract import TABLES, Table
+from dashboard.core.lake import LOG_SCHEMAS, REPO_ROOT, Lake, log_glob
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass(frozen=True)
-class Lake:
-    """Where everything lives: exports, warehouse, quarantine, ingest log and marts under one data root."""
-
-    root: Path
-
-    @classmethod
-    def default(cls) -> Lake:
-        """The lake named by $HALL_DATA, else `data/` in the repository."""
-        return cls(Path(os.environ.get("HALL_DATA", REPO_ROOT / "data")).resolve())
-
-    @property
-    def demo_exports(self) -> Path:
-        return self.root / "demo" / "exports"
-
-    @property
-    def lake(self) -> Path:
-        return self.root / "lake"
-
-    @property
-    def warehouse(self) -> Path:
-        return self.lake / "warehouse"
-
-    @property
-    def quarantine(self) -> Path:
-        return self.lake / "quarantine"
-
-    @property
-    def ingest_log(self) -> Path:
-        return self.lake / "ingest_log"
-
-    @property
-    def marts(self) -> Path:
-        return self.lake / "marts"
-
-    @property
-    def facts(self) -> Path:
-        """Build-time fact tables (cases with their deadlines, ratings with their case, …) the marts roll up."""
-        return self.lake / "facts"
-
-    @property
-    def mappings(self) -> Path:
-        """Mapping files for Chinese-header CSV/XLSX: the lake's own, else the repository's."""
-        own = self.root / "mappings"
-        return own if own.exists() else REPO_ROOT / "data" / "mappings"
-
-    @property
-    def calendar_overrides(self) -> Path:
-        return self.root / "calendar_overrides.toml"
-
-    @property
-    def hmac_key_file(self) -> Path:
-        return self.root / ".hmac_key"
-
-    def table_dir(self, table: str) -> Path:
-        return self.warehouse / table
-
-    @contextmanager
-    def writer(self, what: str, waiting: Callable[[str], None] | None = None) -> Iterator[None]:
-        """One writer (ingest or build) at a time per data folder: a second waits its turn, told who holds it."""
-        self.lake.mkdir(parents=True, exist_ok=True)
-        lock, holder = FileLock(str(self.lake / ".writer.lock")), self.lake / ".writer.holder"
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            if waiting:
-                try:
-                    waiting(holder.read_text(encoding="utf-8"))
-                except OSError:
-                    waiting("?")
-            lock.acquire()
-        try:
-            holder.write_text(f"{what} (pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')})",
-                              encoding="utf-8")
-            yield
-        finally:
-            holder.unlink(missing_ok=True)
-            lock.release()
-
-    def has_warehouse(self) -> bool:
-        """True when at least the cases table holds a file."""
-        return any(self.table_dir("cases").glob("**/*.parquet"))
-
-    def has_marts(self) -> bool:
-        return (self.marts / "unit_month.parquet").exists()
-
+# Lake and REPO_ROOT are imported from here across the project: they stay importable from db.
+__all__ = ["MART_NAME", "REPO_ROOT", "Lake", "Warehouse", "connect"]
 
 MART_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -125,7 +33,7 @@ def _versions_select(lake: Lake, t: Table) -> str:
         hive = ", NULL::INTEGER AS year, NULL::INTEGER AS month" if t.partition_by else ""
         return f"SELECT {cols}, NULL::VARCHAR AS _source_file, NULL::VARCHAR AS _source_sha256, " \
                f"NULL::BIGINT AS _source_row{hive} LIMIT 0"
-    pattern = str(lake.table_dir(t.name)) + ("/*/*/*.parquet" if t.partition_by else "/*.parquet")
+    pattern = lake.table_glob(t)
     hive = ", hive_partitioning = true, hive_types = {'year': INTEGER, 'month': INTEGER}" if t.partition_by else ""
     return f"SELECT * FROM read_parquet({_sql_str(pattern)}, union_by_name = true{hive})"
 
@@ -218,8 +126,6 @@ class Warehouse:
             cur.close()
 
     def _log_select(self, name: str) -> str:
-        from dashboard.core.ingest import LOG_SCHEMAS, log_glob
-
         pattern, files = log_glob(self.lake, name)
         if not files:
             cols = ", ".join(f'CAST(NULL AS {_duck_type(f.type)}) AS "{f.name}"' for f in LOG_SCHEMAS[name])

@@ -1,0 +1,194 @@
+"""Reading exports (读取): Parquet in batches, CSV in its declared encoding with malformed lines kept aside, XLSX a
+block of cells at a time, and a mapping's Chinese headers and values turned into the contract's."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+from dashboard.core.contract import Table
+from dashboard.core.ingest.errors import FileRejected
+from dashboard.core.ingest.mappings import Mapping
+from dashboard.core.ingest.parsing import nfkc
+
+BATCH_ROWS = 262_144
+# The data row number (1-based, header excluded) a CSV row came from, carried beside its columns.
+ROW_COL = "__row__"
+SUPPORTED = (".parquet", ".csv", ".xlsx")
+
+
+class Source:
+    """One export read as batches with contract-named columns; `rows_total` is known once reading has begun."""
+
+    def __init__(self, path: Path, t: Table, mapping: Mapping | None):
+        self.path, self.t, self.mapping = path, t, mapping
+        self.rows_total: int | None = None
+
+    def batches(self) -> Iterator[tuple[pa.Table, list[tuple[int, str]], list[str]]]:
+        """Yield (batch with contract-named columns, malformed-row records, extra headers)."""
+        suffix = self.path.suffix.lower()
+        if suffix == ".parquet":
+            yield from self._parquet()
+            return
+        t, mapping = self.t, self.mapping
+        if suffix == ".csv":
+            table, malformed = _string_table_from_csv(self.path, mapping.encoding if mapping else "utf-8")
+        elif suffix == ".xlsx":
+            table, malformed = _string_table_from_xlsx(self.path, mapping.sheet if mapping else 0), []
+        else:
+            raise FileRejected("unsupported_format", f"{suffix or 'no extension'} is not Parquet, CSV or XLSX")
+        self.rows_total = table.num_rows + len(malformed)
+        table, extra = apply_mapping(table, t, mapping)
+        check_columns(t, [c for c in table.column_names if not c.startswith("__")])
+        table = table.drop_columns([c for c in table.column_names if c.startswith("__extra__")])
+        if table.num_rows == 0:
+            yield table, malformed, extra
+        for start in range(0, table.num_rows, BATCH_ROWS):
+            yield table.slice(start, BATCH_ROWS), (malformed if start == 0 else []), extra
+
+    def _parquet(self) -> Iterator[tuple[pa.Table, list[tuple[int, str]], list[str]]]:
+        t = self.t
+        try:
+            pf = pq.ParquetFile(self.path)
+        except Exception as e:  # pyarrow raises ArrowInvalid/OSError for truncated or foreign files
+            raise FileRejected("unreadable", f"Parquet: {e}") from e
+        self.rows_total = pf.metadata.num_rows
+        names = pf.schema_arrow.names
+        extra = [n for n in names if n not in t.names]
+        wanted = [n for n in names if n in t.names]
+        check_columns(t, wanted)
+        try:
+            for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=wanted):
+                yield pa.Table.from_batches([batch]), [], extra
+        except Exception as e:
+            raise FileRejected("unreadable", f"Parquet: {e}", pf.metadata.num_rows) from e
+
+
+def check_columns(t: Table, present: list[str]) -> None:
+    """Reject the file when a required contract column is absent."""
+    missing = [c.name for c in t.columns if c.required and c.name not in present]
+    if missing:
+        raise FileRejected("missing_column", f"required column(s) missing: {', '.join(missing)}")
+
+
+def _string_table_from_csv(path: Path, encoding: str) -> tuple[pa.Table, list[tuple[int, str]]]:
+    data = path.read_bytes()
+    enc = encoding.lower().replace("_", "-")
+    if enc in ("utf-8", "utf8") and data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode(encoding, errors="strict")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise FileRejected("encoding_error", f"line {line}: bytes {data[e.start:e.end]!r} are not {encoding}") from e
+    malformed: list[tuple[int, str]] = []
+
+    def on_invalid(row) -> str:
+        malformed.append((row.number or -1, f"expected {row.expected_columns} fields, got {row.actual_columns}"))
+        return "skip"
+
+    try:
+        table = pcsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            # Serial reading is what makes the handler see physical line numbers.
+            read_options=pcsv.ReadOptions(block_size=1 << 24, use_threads=False),
+            parse_options=pcsv.ParseOptions(invalid_row_handler=on_invalid),
+            convert_options=pcsv.ConvertOptions(
+                column_types=_all_string_types(text), strings_can_be_null=True, null_values=[""],
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as e:
+        raise FileRejected("unreadable", f"CSV: {e}") from e
+    # Data row numbers (line − 1) of the rows that parsed, skipping the malformed ones.
+    skipped = np.array([line - 1 for line, _ in malformed], dtype=np.int64)
+    numbers = np.setdiff1d(np.arange(1, table.num_rows + len(malformed) + 1), skipped)
+    table = table.append_column(ROW_COL, pa.array(numbers, pa.int64()))
+    return table, [(line - 1, d) for line, d in malformed]
+
+
+def _all_string_types(text: str) -> dict:
+    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])), [])
+    return {name: pa.string() for name in header}
+
+
+def _cell_text(v) -> str | None:
+    if v is None or v == "":
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else repr(v)
+    if isinstance(v, dt.datetime):
+        return v.isoformat(sep=" ")
+    if isinstance(v, (dt.date, dt.time)):
+        return v.isoformat()
+    return str(v)
+
+
+def _string_table_from_xlsx(path: Path, sheet: str | int) -> pa.Table:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        ws = wb.get_sheet_by_index(sheet) if isinstance(sheet, int) else wb.get_sheet_by_name(sheet)
+        rows = ws.iter_rows()
+        first = next(rows, None)
+        if first is None:
+            return pa.table({})
+        header = [_cell_text(h) or f"column_{i + 1}" for i, h in enumerate(first)]
+        chunks, block = [], []
+        # Cells become Arrow text a block at a time: a million-row sheet as Python objects would need gigabytes.
+        for row in rows:
+            block.append(row)
+            if len(block) == 65_536:
+                chunks.append(_xlsx_block(header, block))
+                block = []
+        chunks.append(_xlsx_block(header, block))
+    except Exception as e:  # calamine raises its own error types for corrupt workbooks
+        raise FileRejected("unreadable", f"XLSX: {type(e).__name__}: {e}") from e
+    return pa.concat_tables(chunks)
+
+
+def _xlsx_block(header: list[str], block: list[list]) -> pa.Table:
+    width = len(header)
+    cols = [[] for _ in range(width)]
+    for row in block:
+        for i in range(width):
+            cols[i].append(_cell_text(row[i]) if i < len(row) else None)
+    return pa.table({h: pa.array(c, pa.string()) for h, c in zip(header, cols, strict=True)})
+
+
+def apply_mapping(table: pa.Table, t: Table, mapping: Mapping | None) -> tuple[pa.Table, list[str]]:
+    """Rename headers to contract names (NFKC-normalised), map source values; return unmapped headers."""
+    norm = {unicodedata.normalize("NFKC", k).strip(): v for k, v in (mapping.columns if mapping else {}).items()}
+    names, extra = [], []
+    for h in table.column_names:
+        if h == ROW_COL:
+            names.append(h)
+            continue
+        key = unicodedata.normalize("NFKC", h).strip()
+        target = norm.get(key, key if key in t.names else None)
+        if target is None:
+            extra.append(h)
+        names.append(target or f"__extra__{h}")
+    table = table.rename_columns(names)
+    for col, vmap in (mapping.values if mapping else {}).items():
+        if col in table.column_names:
+            arr = nfkc(table[col].combine_chunks().cast(pa.string()))
+            src = pa.array([unicodedata.normalize("NFKC", k).strip() for k in vmap])
+            dst = pa.array([str(v) for v in vmap.values()])
+            idx = pc.index_in(arr, src)
+            mapped = pc.take(dst, idx)
+            table = table.set_column(table.column_names.index(col), col, pc.coalesce(mapped, arr))
+    return table, extra
