@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+from dashboard.core.rules import kinds
 from dashboard.core.rules import model as m
 
 
@@ -163,7 +164,8 @@ class RuleLine:
 
 
 def rule_lines(rs: m.Ruleset, metric: str) -> list[RuleLine]:
-    """Every line the ruleset's items draw on `metric`: slope targets, step band edges, condition values."""
+    """Every line the ruleset's items draw on `metric` (each kind's watched values: slope targets, step band edges,
+    condition values)."""
     out: list[RuleLine] = []
 
     def add(value: Decimal | None, item, kind: str, op: str) -> None:
@@ -175,19 +177,8 @@ def rule_lines(rs: m.Ruleset, metric: str) -> list[RuleLine]:
 
     for sec in rs.sections:
         for it in sec.items:
-            if getattr(it, "metric", None) != metric and not isinstance(it, m.AllOf):
-                continue
-            if isinstance(it, m.ThresholdSlope):
-                add(it.target, it, "threshold_slope", "target")
-            elif isinstance(it, m.Step):
-                for band in it.bands:
-                    add(band.min, it, "step", ">=" if band.min_inclusive else ">")
-            elif isinstance(it, m.Condition):
-                add(it.value, it, "condition", it.op)
-            elif isinstance(it, m.AllOf):
-                for test in it.tests:
-                    if test.metric == metric:
-                        add(test.value, it, "all_of", test.op)
+            for value, op in kinds.of(it).watched(it, metric):
+                add(value, it, it.kind, op)
     return out
 
 

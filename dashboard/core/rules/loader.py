@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +16,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from dashboard.core.metrics import months_of
 from dashboard.core.rules import model as m
+from dashboard.core.rules.kinds import REGISTRY
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,8 @@ class Loaded:
 def _vocabulary() -> list[str]:
     """Every key any ruleset model knows, for "did you mean"."""
     names: set[str] = set()
-    for obj in vars(m).values():
+    kind_modules = [sys.modules[k.model.__module__] for k in REGISTRY.values()]
+    for obj in [*vars(m).values(), *(o for mod in kind_modules for o in vars(mod).values())]:
         if isinstance(obj, type) and issubclass(obj, BaseModel) and obj is not BaseModel:
             names |= set(obj.model_fields)
     return sorted(names)
