@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -369,11 +368,13 @@ def report_cmd(
     from dashboard.core import bulletin, report
     from dashboard.core.db import connect
     from dashboard.core.metrics import MetricsError
+    from dashboard.core.period import Period
     from dashboard.core.rules.loader import RulesError
 
     if fmt not in ("xlsx", "pdf"):
         _fail(ValueError(f"--format must be xlsx or pdf, not {fmt!r}"))
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+    month = Period.parse_or_none(period)
+    if month is None or month.kind != "month":
         _fail(ValueError(f"--period must be a month such as 2025-06, not {period!r}"))
     wh = connect(Lake.default())
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
-from dashboard.core.breaches import find, previous_month
+from dashboard.core.breaches import find
 from dashboard.core.metrics import Threshold
 
 SAT = Threshold("satisfaction_rate", Fraction(98, 100), "")
@@ -16,11 +16,6 @@ def row(unit: str, sat: tuple[int, int] = (100, 100), on_time: tuple[int, int] =
     return {"unit_code": unit, "unit_name": f"单位{unit}", "unit_group": "第一圈层",
             "satisfaction_rate_num": sat[0], "satisfaction_rate_den": sat[1],
             "on_time_rate_num": on_time[0], "on_time_rate_den": on_time[1]}
-
-
-def test_previous_month_crosses_the_year():
-    assert previous_month("2025-01") == "2024-12"
-    assert previous_month("2025-10") == "2025-09"
 
 
 def test_exactly_98_is_not_below_and_zero_denominator_is_no_data():
@@ -59,6 +54,18 @@ def test_only_months_needed_are_read_and_the_streak_is_capped():
     assert got[0].consecutive_months == 5 and len(reads) == 5
     reads.clear()
     assert find("2025-06", lambda m: reads.append(m) or [row("A")], [SAT]) == [] and reads == ["2025-06"]
+
+
+def test_a_streak_counts_back_across_the_new_year():
+    reads = []
+
+    def rows_of(month):
+        reads.append(month)
+        return [row("A", (1, 2))]
+
+    # Written out by hand: four calendar months before 2025-02 are 2025-01, then 2024-12, 2024-11, 2024-10.
+    assert find("2025-02", rows_of, [SAT], max_months=5)[0].consecutive_months == 5
+    assert reads == ["2025-02", "2025-01", "2024-12", "2024-11", "2024-10"]
 
 
 def test_order_is_lines_then_furthest_below():

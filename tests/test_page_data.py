@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.core import freshness
 from dashboard.core.contract import REASONS, TABLES
 from dashboard.core.db import REPO_ROOT, connect
+from dashboard.core.period import BEIJING
 
 APP = str(REPO_ROOT / "dashboard" / "app.py")
 PAGE = "app_pages/data.py"
@@ -58,7 +59,7 @@ def test_freshness_rows_are_the_warehouse_views_counts(demo_lake, monkeypatch):
         assert row["存储行数（含历次版本）"].item() == want, name
     cases = table[table["数据表"] == "办件 (cases)"]
     newest = max(r["accepted_at"] for r in pq.read_table(demo_lake.table_dir("cases")).to_pylist())
-    assert cases["最新月份"].item() == newest.astimezone(freshness.CST).strftime("%Y-%m") == "2025-06"
+    assert cases["最新月份"].item() == newest.astimezone(BEIJING).strftime("%Y-%m") == "2025-06"
     assert table[table["数据表"] == "单位 (units)"]["最新月份"].item() == "不分月"
     # Built after the last ingest: no call to rebuild.
     assert not at.main.warning
@@ -145,7 +146,7 @@ def test_upload_goes_through_the_gate_then_a_rebuild(lake, monkeypatch):
 
 
 def test_needs_build():
-    t1 = dt.datetime(2025, 7, 1, 9, 0, tzinfo=freshness.CST)
+    t1 = dt.datetime(2025, 7, 1, 9, 0, tzinfo=BEIJING)
     assert not freshness.needs_build([None, None], None)
     assert freshness.needs_build([t1], None)
     assert freshness.needs_build([t1, None], "2025-07-01T08:59:59+08:00")

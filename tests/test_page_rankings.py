@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.core import scoring
 from dashboard.core.contract import load_catalog
 from dashboard.core.db import REPO_ROOT, connect
+from dashboard.core.period import Period
 from dashboard.core.rules.loader import RulesError, find, ruleset_files
 
 APP = str(REPO_ROOT / "dashboard" / "app.py")
@@ -45,7 +46,7 @@ def wh(demo_lake):
 def _offered(subject: str, period: str) -> dict[str, object]:
     """Independently of the page: {id: ruleset} of every ruleset in force for the period that scores the subject over
     a period of that length — its own, or a shorter one with a declared roll-up to it."""
-    kind = scoring.granularity(period)
+    kind = Period.parse(period).kind
     out = {}
     for path in ruleset_files():
         try:

@@ -11,6 +11,7 @@ import pytest
 
 from dashboard.core import marts, scoring, whatif
 from dashboard.core.db import connect
+from dashboard.core.period import periods_holding
 from dashboard.core.rules import loader
 from dashboard.core.rules.diff import Version, versions
 
@@ -140,9 +141,9 @@ def test_subjects_scored_on_one_side_only_come_last_without_a_change():
 
 def test_periods_defaults_and_versions():
     months = ["2025-06", "2025-05", "2024-12", "2024-11", "2024-10"]
-    assert whatif.periods_for(months, "month") == months
-    assert whatif.periods_for(months, "quarter") == ["2025-Q2", "2024-Q4"]
-    assert whatif.periods_for(months, "year") == ["2025", "2024"]
+    assert periods_holding(months, "month") == months
+    assert periods_holding(months, "quarter") == ["2025-Q2", "2024-Q4"]
+    assert periods_holding(months, "year") == ["2025", "2024"]
     # 2025-Q2 lacks April; 2024-Q4 is whole. Neither year is whole.
     assert whatif.default_period(["2025-Q2", "2024-Q4"], months) == "2024-Q4"
     assert whatif.default_period(["2025", "2024"], months) == "2025"

@@ -13,7 +13,6 @@ from dashboard import data
 from dashboard.core.bulletin import Column
 from dashboard.core.db import REPO_ROOT
 from dashboard.core.freshness import (
-    CST,
     SAMPLE_LIMIT,
     build_rows,
     needs_build,
@@ -21,6 +20,7 @@ from dashboard.core.freshness import (
     reason_text,
     status_counts,
 )
+from dashboard.core.period import BEIJING
 from dashboard.ui import state
 from dashboard.ui.banner import as_of_line
 from dashboard.ui.downloads import download_buttons
@@ -55,7 +55,7 @@ def _when(value: dt.datetime | str | None) -> str:
             value = dt.datetime.fromisoformat(value)
         except ValueError:
             return value
-    return (value.astimezone(CST) if value.tzinfo else value).strftime("%Y-%m-%d %H:%M")
+    return (value.astimezone(BEIJING) if value.tzinfo else value).strftime("%Y-%m-%d %H:%M")
 
 
 def _table(key: str, title: str, columns: list[Column], rows: list[dict], lang: str, height: int | None = None) -> None:

@@ -3,7 +3,6 @@ changes, the scores under the chosen ruleset, every unit's rates with their frac
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import math
 from collections.abc import Callable
@@ -18,6 +17,7 @@ import streamlit as st
 from dashboard import data
 from dashboard.core.bulletin import Column
 from dashboard.core.metrics import MetricOptions, MetricsError, thresholds
+from dashboard.core.period import Period
 from dashboard.core.rules.loader import RulesError
 from dashboard.ui import period as period_ui
 from dashboard.ui import rulesets as ruleset_ui
@@ -29,7 +29,6 @@ from dashboard.ui.state import current_lang, current_scope
 
 # The satisfaction line most of the seed assessments draw (好评率 ≥ 98%); rulesets will supply it later.
 SATISFACTION_TARGET = Fraction(98, 100)
-_CST = dt.timezone(dt.timedelta(hours=8))
 # Okabe–Ito vermilion and blue: told apart by readers with any common colour-vision deficiency.
 _BELOW, _AT_OR_ABOVE = "#D55E00", "#0072B2"
 _KIND_ORDER = {"部门": 0, "派驻单位": 1, "乡镇": 2}
@@ -94,7 +93,7 @@ def _compare_line(c: period_ui.Comparison | None, period: str, delta: str | int 
     if c is None or delta is None:
         return None
     shown = "0" if delta == 0 else str(delta)
-    return period_ui.compare_text(c, period_ui.granularity(period), lang, shown)
+    return period_ui.compare_text(c, Period.parse(period).kind, lang, shown)
 
 
 def _kpis(df: pl.DataFrame, prev: pl.DataFrame | None, year_ago: pl.DataFrame | None, period: str,
@@ -103,7 +102,7 @@ def _kpis(df: pl.DataFrame, prev: pl.DataFrame | None, year_ago: pl.DataFrame | 
     now, before, last_year = _totals(df), _totals(prev), _totals(year_ago)
     assert now is not None
     c_prev, c_year = compared
-    gran = period_ui.granularity(period)
+    gran = Period.parse(period).kind
     since = period_ui.since_text(c_prev, gran, lang) if c_prev else None
     cols = st.columns(4)
     with cols[0].container(border=True, height="stretch"):
@@ -174,7 +173,7 @@ def _score_section(df: pl.DataFrame, period: str, ruleset: str | None, prev: per
             prev_results = pl.DataFrame()
         if not prev_results.is_empty():
             before = sum((Decimal(v) for v in prev_results["total"].to_list()), Decimal(0)) / prev_results.height
-    since = period_ui.since_text(prev, period_ui.granularity(period), lang) if prev else None
+    since = period_ui.since_text(prev, Period.parse(period).kind, lang) if prev else None
     breaches = _breach_count(df)
     cols = st.columns([1, 2, 2, 1])
     with cols[0].container(border=True, height="stretch"):
@@ -201,7 +200,7 @@ def _score_section(df: pl.DataFrame, period: str, ruleset: str | None, prev: per
                          hide_index=True, height=212)
     with cols[3].container(border=True, height="stretch"):
         st.metric(t("overview.breaches", lang), num(breaches))
-        if period_ui.granularity(period) != "month":
+        if Period.parse(period).kind != "month":
             st.caption(t("overview.breaches_pooled", lang, period=period))
         if _page_exists("app_pages/breaches.py"):
             # The breaches page lists months: a quarter or year opens on its newest month with data.
@@ -387,7 +386,7 @@ def render() -> None:
     head = st.columns([1, 2, 3], vertical_alignment="bottom")
     # ?period= in the URL (a month, quarter or year), carried across pages; the newest month by default.
     period = period_ui.pick(periods, lang, "overview", gran_container=gran_row, period_container=head[0])
-    gran = period_ui.granularity(period)
+    gran = Period.parse(period).kind
     title.title(t(f"overview.title_{gran}", lang) if gran != "month" else t("overview.title", lang))
     ruleset = ruleset_ui.pick(t("overview.ruleset", lang), "unit", period, lang, "overview", container=head[1])
     as_of = _as_of_line(lang, scope)

@@ -14,6 +14,7 @@ import streamlit as st
 from dashboard import data
 from dashboard.core.bulletin import Column
 from dashboard.core.metrics import MetricsError, thresholds
+from dashboard.core.period import Period
 from dashboard.core.rankings import change_label, grade_progress, last_months, progress, red_black, sparklines
 from dashboard.core.rules.loader import RulesError
 from dashboard.ui import period as period_ui
@@ -108,7 +109,7 @@ def _ranking_table(rows: list[dict], meta: dict, grain: str, period: str, months
     c = {k: t(f"rankings.col.{k}", lang) for k in ("rank", "name", "code", "group", "total", "grade",
                                                  "excellent", "progress", "satisfaction")}
     c["change"] = period_ui.word("since", period, lang)
-    monthly = period_ui.granularity(period) == "month"
+    monthly = Period.parse(period).kind == "month"
     c["trend"] = t("rankings.col.trend", lang) if monthly else t("rankings.col.trend_months", lang)
     line = meta["pass_line"]
     progress_help = (t("rankings.help.progress_grade", lang, line=f"{line:.2f}" if line is not None else "–")
@@ -207,7 +208,7 @@ def _before(ruleset: str, period: str, periods: list[str], history: pl.DataFrame
     c = period_ui.comparison(period, periods, "previous")
     if c is None or c.partial:
         return None, None
-    if period_ui.granularity(period) == "month" and not history.is_empty():
+    if Period.parse(period).kind == "month" and not history.is_empty():
         got = history.filter(pl.col("period") == c.text)
     else:
         try:
@@ -265,7 +266,7 @@ def render() -> None:
     if results.is_empty():
         st.info(t("rankings.no_scores", lang, period=period))
         return
-    monthly = period_ui.granularity(period) == "month"
+    monthly = Period.parse(period).kind == "month"
     # The sparkline: a month's twelve months to it; a quarter's or year's own months, when the ruleset scores months.
     months = last_months(periods, period, SPARK_MONTHS) if monthly else \
         period_ui.with_data(period, periods) if meta["own_period"] == "month" else []

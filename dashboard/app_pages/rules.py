@@ -13,7 +13,7 @@ import streamlit as st
 from dashboard import data
 from dashboard.core import whatif
 from dashboard.core.bulletin import Column
-from dashboard.ui import period as period_ui
+from dashboard.core.period import Period, periods_holding
 from dashboard.ui import state
 from dashboard.ui.banner import as_of_line
 from dashboard.ui.downloads import download_buttons
@@ -194,13 +194,13 @@ def _whatif(versions: list, own: list, lang: str, scope: tuple[str, ...] | None)
     # The granularity (月/季/年) on its own row: "Month | Quarter | Year" needs more room than a filter column.
     gran_row = st.container()
     head = st.columns([1, 2, 2], vertical_alignment="bottom")
-    wanted = state.get("whatif_period")
-    kind = period_ui.granularity(wanted) if period_ui.granularity(wanted) in grans else grans[0]
+    wanted = Period.parse_or_none(state.get("whatif_period"))
+    kind = wanted.kind if wanted and wanted.kind in grans else grans[0]
     if len(grans) > 1:
         kind = gran_row.segmented_control(t("period.granularity", lang), grans, default=kind, required=True,
                                          format_func=lambda g: t(f"period.{g}", lang),
                                          key=f"w_{PAGE}_whatif_granularity") or kind
-    options = whatif.periods_for(months, kind)
+    options = periods_holding(months, kind)
     page_period = state.get("period")  # the period the other pages show, when it is of this kind
     default = page_period if page_period in options else whatif.default_period(options, months)
     period = state.select(t(f"rules_page.whatif.period.{kind}", lang), options, "whatif_period", page=PAGE,

@@ -15,6 +15,7 @@ from plotly.subplots import make_subplots
 from dashboard import data
 from dashboard.core.bulletin import Column
 from dashboard.core.metrics import Metric, half_up, metrics, thresholds
+from dashboard.core.period import Period, periods_holding
 from dashboard.core.rankings import last_months, value_of
 from dashboard.core.rules.loader import RulesError
 from dashboard.ui import period as period_ui
@@ -179,7 +180,7 @@ def render() -> None:
     head = st.columns([1, 1, 1, 1.8, 1.8], vertical_alignment="bottom")
     # The period the series ends at; its granularity is the series' step.
     period = period_ui.pick(periods, lang, PAGE, gran_container=gran_row, period_container=head[0])
-    gran = period_ui.granularity(period)
+    gran = Period.parse(period).kind
     spans = SPANS[gran]
     span = state.select(t("trends.span", lang), spans, "months", page=PAGE, container=head[1],
                         format_func=lambda s: t("trends.span_all", lang) if s == "all" else
@@ -195,7 +196,7 @@ def render() -> None:
         st.caption(as_of)
 
     m = catalog[metric_id]
-    steps = period_ui.periods_of(periods, gran)  # newest first
+    steps = periods_holding(periods, gran)  # newest first
     # The series: `span` periods to the one chosen (a month's months, a quarter's quarters, a year's years).
     months = last_months(steps, period, len(steps) if span == "all" else int(span))
     grain_mart, key, label, param = MART[grain]

@@ -15,6 +15,7 @@ from dashboard import data
 from dashboard.core.bulletin import Column
 from dashboard.core.contract import catalog_flags
 from dashboard.core.metrics import MetricsError, thresholds
+from dashboard.core.period import Period
 from dashboard.core.rules.loader import RulesError
 from dashboard.core.unit_detail import explained, history_months, lines_of, points_text
 from dashboard.ui import period as period_ui
@@ -247,7 +248,7 @@ def render() -> None:
     gran_row = st.container()
     head = st.columns([1, 2, 2], vertical_alignment="bottom")
     period = period_ui.pick(periods, lang, PAGE, gran_container=gran_row, period_container=head[0])
-    monthly = period_ui.granularity(period) == "month"
+    monthly = Period.parse(period).kind == "month"
     # A month straight from its mart; a quarter or year summed per unit over its months (Σnum, Σden).
     rows = data.unit_month(period, scope) if monthly else data.mart_slice("unit_month", period, scope)
     if rows.is_empty():

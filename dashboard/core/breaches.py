@@ -8,6 +8,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from dashboard.core.metrics import Threshold, half_up, thresholds
+from dashboard.core.period import Period
 
 # How far back a streak is followed: two years of months is more than any bulletin reports.
 MAX_MONTHS = 24
@@ -28,12 +29,6 @@ class Breach:
     gap_pp: Decimal  # (value − line) × 100, half-up to two decimals: negative, in percentage points
     consecutive_months: int  # this month and every calendar month straight before it below the same line
     new: bool  # not below the line the month before (or no data then)
-
-
-def previous_month(period: str) -> str:
-    """The calendar month before 'YYYY-MM'."""
-    year, month = int(period[:4]), int(period[5:7])
-    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
 
 
 def _value(row: dict, metric: str) -> tuple[Fraction | None, int | None, int | None]:
@@ -62,12 +57,12 @@ def find(period: str, rows_of: Callable[[str], Iterable[dict] | None], lines: Se
     found: list[tuple[dict, Threshold]] = [(r, th) for r in current for th in lines if below(r, th)]
     streak = {(r["unit_code"], th.metric): 1 for r, th in found}
     running = set(streak)
-    month = period
+    month = Period.parse(period)
     for _ in range(max_months - 1):
         if not running:
             break
-        month = previous_month(month)
-        earlier = {r["unit_code"]: r for r in (rows_of(month) or [])}
+        month = month.previous()
+        earlier = {r["unit_code"]: r for r in (rows_of(str(month)) or [])}
         still = set()
         for unit, metric in running:
             th = next(x for x in lines if x.metric == metric)

@@ -13,7 +13,8 @@ from fractions import Fraction
 
 from dashboard.core import marts, scoring
 from dashboard.core.db import Warehouse
-from dashboard.core.metrics import CATALOG_OPTIONS, MetricOptions, half_up, metrics, thresholds
+from dashboard.core.metrics import CATALOG_OPTIONS, MetricOptions, MetricsError, half_up, metrics, thresholds
+from dashboard.core.period import BEIJING, Period
 from dashboard.core.rules.loader import RulesError, find, ruleset_files
 from dashboard.ui.i18n import t
 
@@ -68,14 +69,9 @@ def _pct(value: Fraction | None, lang: str) -> str:
 def _minute(stamp: str) -> str:
     """An ISO instant as Beijing time to the minute (the data-as-of line's form)."""
     try:
-        return dt.datetime.fromisoformat(stamp).astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+        return dt.datetime.fromisoformat(stamp).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return stamp
-
-
-def _previous_month(period: str) -> str:
-    y, m = int(period[:4]), int(period[5:7])
-    return f"{y - 1}-12" if m == 1 else f"{y}-{m - 1:02d}"
 
 
 def default_ruleset(period: str) -> str:
@@ -160,11 +156,14 @@ def _below_pass(rs_grades: list, grade: str | None) -> bool:
 def build(wh: Warehouse, period: str, ruleset_id: str | None = None, lang: str = "zh",
           scope: tuple[str, ...] | None = None, top_n: int = TOP_N) -> Bulletin:
     """The bulletin for one month: summary, ranking, 红黑榜, breaches, deductions, satisfaction, footnotes."""
+    month = Period.parse_or_none(period)
+    if month is None or month.kind != "month":
+        raise MetricsError(f"a bulletin covers one month such as 2025-06, not {period!r}")
     ruleset_id = ruleset_id or default_ruleset(period)
     # Ranks are hall-wide facts: computed over every unit, then the caller's scope limits what is shown.
     scores = scoring.score(wh, ruleset_id, period)
     rs = scores.ruleset.ruleset
-    previous = _previous_month(period)
+    previous = str(month.previous())
     try:
         before_scores = scoring.score(wh, ruleset_id, previous).results.to_pylist()
     except (RulesError, ValueError):
@@ -172,8 +171,7 @@ def build(wh: Warehouse, period: str, ruleset_id: str | None = None, lang: str =
     units = {r["unit_code"]: r for r in marts.slice_mart(wh, "unit_month", period, scope).to_pylist()}
     before_units = marts.slice_mart(wh, "unit_month", previous, scope).to_pylist() if previous in marts.periods(
         wh, scope) else None
-    y, m = int(period[:4]), int(period[5:7])
-    period_label = t("bulletin.period", lang, year=y, month=m)
+    period_label = month.label(lang)
 
     everyone = scores.results.to_pylist()
     rank = _group_ranks(everyone)

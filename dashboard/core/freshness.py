@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from dashboard.core.contract import FILE_NOTES, FILE_REASONS, REASONS, TABLES
 from dashboard.core.db import Warehouse
 from dashboard.core.marts import scope_clause
+from dashboard.core.period import BEIJING, BEIJING_ZONE
 
-CST = dt.timezone(dt.timedelta(hours=8))
 # Gate outcomes of a file, in the order a summary lists them.
 STATUSES = ("accepted", "partial", "quarantined", "skipped")
 # Columns of the quarantine a page may show: where a row came from and why it was held — not `raw`, which
@@ -35,7 +35,7 @@ def table_freshness(wh: Warehouse, scope: tuple[str, ...] | None) -> list[dict]:
     for t in TABLES.values():
         has_unit = "unit_code" in t.names
         clause, params = scope_clause(scope) if has_unit else ("", [])
-        newest = (f"strftime(timezone('Asia/Shanghai', max(\"{t.partition_by}\")), '%Y-%m')"
+        newest = (f"strftime(timezone('{BEIJING_ZONE}', max(\"{t.partition_by}\")), '%Y-%m')"
                   if t.partition_by else "NULL::VARCHAR")
         row = wh.query(
             f"SELECT count(*)::BIGINT AS rows, {newest} AS newest_month FROM \"{t.name}_versions\" WHERE true{clause}",
@@ -58,8 +58,8 @@ def _aware(value: dt.datetime | str | None) -> dt.datetime | None:
         return None
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
-    # Naive times are Asia/Shanghai by the input contract.
-    return value if value.tzinfo else value.replace(tzinfo=CST)
+    # Naive times are Beijing time by the input contract.
+    return value if value.tzinfo else value.replace(tzinfo=BEIJING)
 
 
 def needs_build(last_ingested: Iterable[dt.datetime | str | None], built_at: dt.datetime | str | None) -> bool:

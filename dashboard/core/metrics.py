@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import re
 import tomllib
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -14,15 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.core.contract import CATALOG, load_catalog
+from dashboard.core.period import BEIJING, SPELLING, Period, PeriodError
 
 OPTIONS_FILE = "metric_options.toml"
-# A reporting period: a month (2025-06), a quarter (2025-Q2) or a year (2025).
-PERIOD = re.compile(r"(\d{4})(?:-(0[1-9]|1[0-2])|-Q([1-4]))?")
+# Kept for the modules that still import these names (marts, rules.model, rules.loader): use dashboard.core.period.
+PERIOD = SPELLING
+CST = BEIJING
 KINDS = ("count", "rate", "ratio", "mean")
 # How a count is combined over several months: summed, or (distinct) counted again over the whole period.
 ROLLUPS = ("sum", "distinct")
-# Naive instants mean Beijing time, as in the input contract.
-CST = dt.timezone(dt.timedelta(hours=8))
 
 
 class MetricsError(ValueError):
@@ -82,7 +81,7 @@ def parse_instant(value: Any, source: str, key: str) -> str:
     if not isinstance(value, dt.datetime):
         raise MetricsError(f"{source}: {key} must be an instant such as 2026-11-14T18:00:00+08:00")
     if value.tzinfo is None:
-        value = value.replace(tzinfo=CST)
+        value = value.replace(tzinfo=BEIJING)
     return value.isoformat()
 
 
@@ -370,12 +369,8 @@ def render_markdown() -> str:
 
 
 def months_of(period: str) -> list[str]:
-    """The months a period covers: 2025-06 → [2025-06]; 2025-Q2 → 2025-04…06; 2025 → its twelve months."""
-    m = PERIOD.fullmatch(period)
-    if not m:
-        raise MetricsError(f"period {period!r}: write a month (2025-06), a quarter (2025-Q2) or a year (2025)")
-    year, month, quarter = m.groups()
-    if month:
-        return [period]
-    first, n = ((int(quarter) - 1) * 3 + 1, 3) if quarter else (1, 12)
-    return [f"{year}-{k:02d}" for k in range(first, first + n)]
+    """The months a period covers (`Period.months`), a bad spelling being a MetricsError."""
+    try:
+        return Period.parse(period).months
+    except PeriodError as e:
+        raise MetricsError(str(e)) from None

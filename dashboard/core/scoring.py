@@ -17,7 +17,8 @@ import pyarrow.compute as pc
 
 from dashboard.core import marts
 from dashboard.core.db import Warehouse
-from dashboard.core.metrics import PERIOD, MetricsError, months_of
+from dashboard.core.metrics import MetricsError
+from dashboard.core.period import BEIJING_ZONE, KINDS, Period, PeriodError
 from dashboard.core.rules import model as m
 from dashboard.core.rules.compiler import (
     ADJUSTMENTS,
@@ -58,27 +59,30 @@ class Scores:
     lines: pa.Table
 
 
+def _period(text: str) -> Period:
+    """The period a spelling names; a bad one is a MetricsError, as every other request scoring cannot honour."""
+    try:
+        return Period.parse(text)
+    except PeriodError as e:
+        raise MetricsError(str(e)) from None
+
+
 def granularity(period: str) -> str:
-    """month, quarter or year, from the period's spelling (2025-06, 2025-Q2, 2025)."""
-    return "quarter" if "Q" in period else ("month" if "-" in period else "year")
+    """month, quarter or year (`Period.kind`); kept for dashboard/data.py."""
+    return _period(period).kind
 
 
 def parts_of(rs_period: str, period: str) -> list[str]:
     """The ruleset's own periods that make up `period` (the period itself when they are the same length)."""
-    order = ["month", "quarter", "year"]
-    if order.index(granularity(period)) < order.index(rs_period):
-        raise MetricsError(f"a {rs_period} ruleset cannot score the {granularity(period)} {period}")
-    months = months_of(period)
-    if rs_period == "month":
-        return months
-    if rs_period == "quarter":
-        return list(dict.fromkeys(f"{mo[:4]}-Q{(int(mo[5:]) - 1) // 3 + 1}" for mo in months))
-    return [period[:4]]
+    p = _period(period)
+    if KINDS.index(p.kind) < KINDS.index(rs_period):
+        raise MetricsError(f"a {rs_period} ruleset cannot score the {p.kind} {period}")
+    return p.parts(rs_period)
 
 
 def _label_sql(rs_period: str, column: str) -> str:
     """SQL naming the ruleset period a timestamp falls in (Beijing time, as the marts)."""
-    local = f"timezone('Asia/Shanghai', {column})"
+    local = f"timezone('{BEIJING_ZONE}', {column})"
     if rs_period == "month":
         return f"strftime({local}, '%Y-%m')"
     if rs_period == "quarter":
@@ -168,11 +172,11 @@ def compute(loaded: Loaded, period: str, tables: dict[str, pa.Table], names: dic
     rs = loaded.ruleset
     wide = query(tables, f"SELECT * FROM ({compile_ruleset(rs)}) ORDER BY period, subject")
     rolled = None
-    if granularity(period) != rs.period:
-        spec = next((r for r in rs.rollups if r.period == granularity(period)), None) \
-            or m.Rollup(period=granularity(period), combine="mean")  # type: ignore[arg-type]
-        if not PERIOD.fullmatch(period):  # the label is written into the SQL: only a period's spelling may pass
-            raise MetricsError(f"not a period: {period!r}")
+    # The label is written into the SQL: only a period's spelling may pass.
+    kind = _period(period).kind
+    if kind != rs.period:
+        spec = next((r for r in rs.rollups if r.period == kind), None) \
+            or m.Rollup(period=kind, combine="mean")  # type: ignore[arg-type]
         ties = "".join(f", {c}" for c in wide.column_names if c.startswith("tb__"))
         totals = query({"wide": wide}, f"SELECT '{period}' AS period, period AS part, subject, grp, volume, total, "
                                        f"flags{ties} FROM wide")
@@ -311,7 +315,7 @@ def _rollup_lines(raw: _Raw) -> pa.Table:
     assert raw.rolled is not None
     rolled = {r["subject"]: r for r in raw.rolled.select(["subject", "total", "parts"]).to_pylist()}
     rs = raw.loaded.ruleset
-    spec = next((r for r in rs.rollups if r.period == granularity(raw.period)), None)
+    spec = next((r for r in rs.rollups if r.period == _period(raw.period).kind), None)
     mean = spec is None or spec.combine == "mean"
     whole = 1 if mean else (parts_in(rs.period, spec.period) if spec.partial == "scale" else None)  # type: ignore[union-attr]
     rows = []
@@ -351,8 +355,8 @@ def _scoped(table: pa.Table, keep: set[str] | None) -> pa.Table:
 def _with_ranked_of(results: pa.Table, rs: m.Ruleset, period: str) -> pa.Table:
     """Add `ranked_of`: how many subjects were ranked beside each one (the hall, or its group when ranks are per
     圈层), counted before the caller's scope is applied, so a unit head reads "rank 12 of 40", not "of 1"."""
-    own = granularity(period) == rs.period
-    ranking = rs.ranking if own else next((r.ranking for r in rs.rollups if r.period == granularity(period)), None)
+    kind = _period(period).kind
+    ranking = rs.ranking if kind == rs.period else next((r.ranking for r in rs.rollups if r.period == kind), None)
     by_group = ranking is not None and ranking.within == "group"
     if "rank" not in results.column_names:
         return results

@@ -11,9 +11,8 @@ import pyarrow as pa
 from dashboard.core.contract import load_catalog
 from dashboard.core.db import Warehouse
 from dashboard.core.marts import scope_clause
-from dashboard.core.metrics import months_of
+from dashboard.core.period import BEIJING, Period
 
-CST = dt.timezone(dt.timedelta(hours=8))
 _CENT = Decimal("0.01")
 # The columns a unit's event list shows: never the free-text note or who recorded it (personal data).
 EVENT_COLUMNS = ("occurred_at", "event_type", "name_zh", "name_en", "kind", "level", "severity", "count", "status")
@@ -62,11 +61,8 @@ def history_months(period: str, available: list[str], n: int = 12) -> list[str]:
 
 def month_bounds(period: str) -> tuple[dt.datetime, dt.datetime]:
     """[first instant, first instant after) of a month, quarter or year, in Beijing time."""
-    months = months_of(period)
-    first = dt.datetime(int(months[0][:4]), int(months[0][5:7]), 1, tzinfo=CST)
-    year, month = int(months[-1][:4]), int(months[-1][5:7])
-    end = dt.datetime(year + (month == 12), 1 if month == 12 else month + 1, 1, tzinfo=CST)
-    return first, end
+    p = Period.parse(period)
+    return p.start, p.end
 
 
 def event_types() -> dict[str, dict]:
@@ -91,7 +87,7 @@ def unit_events(wh: Warehouse, unit: str, period: str, scope: tuple[str, ...] | 
         e = catalog.get(r["event_type"], {})
         when = r["occurred_at"]
         rows.append({
-            "occurred_at": when.astimezone(CST).strftime("%Y-%m-%d %H:%M") if when is not None else None,
+            "occurred_at": when.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if when is not None else None,
             "event_type": r["event_type"], "name_zh": e.get("zh", r["event_type"]),
             "name_en": e.get("en", r["event_type"]), "kind": e.get("kind"), "level": r["level"],
             "severity": r["severity"], "count": r["count"], "status": r["status"],

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dashboard.core import scoring
 from dashboard.core.db import Warehouse
-from dashboard.core.metrics import months_of
+from dashboard.core.period import Period
 from dashboard.core.rules.diff import Version, resolve
 from dashboard.core.rules.loader import RULESETS, RulesError, load
 
@@ -44,23 +44,10 @@ def score_file(wh: Warehouse, relpath: str, period: str, scope: tuple[str, ...] 
                           scoring._scoped(s.lines, keep))
 
 
-def _label(month: str, kind: str) -> str:
-    if kind == "month":
-        return month
-    if kind == "quarter":
-        return f"{month[:4]}-Q{(int(month[5:7]) - 1) // 3 + 1}"
-    return month[:4]
-
-
-def periods_for(months: list[str], kind: str) -> list[str]:
-    """The months, quarters or years that hold any of the given months ('YYYY-MM'), newest first."""
-    return sorted({_label(mo, kind) for mo in months}, reverse=True)
-
-
 def complete(period: str, months: list[str]) -> bool:
     """Whether every month of the period has data."""
     have = set(months)
-    return all(mo in have for mo in months_of(period))
+    return all(mo in have for mo in Period.parse(period).months)
 
 
 def default_period(options: list[str], months: list[str]) -> str | None:
@@ -96,8 +83,8 @@ def compatible(versions: list[Version], of: Version, kind: str | None = None,
 
 def covers(v: Version, period: str) -> bool:
     """Whether the version is in force for the period (by its first month, as `loader.find` decides)."""
-    first = months_of(period)[0]
-    return months_of(v.from_period)[0] <= first and (v.to_period is None or first <= months_of(v.to_period)[-1])
+    first = Period.parse(period).start
+    return Period.parse(v.from_period).start <= first and (v.to_period is None or first < Period.parse(v.to_period).end)
 
 
 def in_force(versions: list[Version], ruleset_id: str, period: str) -> Version | None:

@@ -17,7 +17,8 @@ import pyarrow as pa
 
 from dashboard.core.db import Warehouse
 from dashboard.core.marts import scope_clause
-from dashboard.core.metrics import half_up, months_of
+from dashboard.core.metrics import half_up
+from dashboard.core.period import BEIJING_ZONE, Period
 
 # Weekday × hour load can be counted from either source; tickets exist only where the hall has a queue system.
 LOAD_SOURCES = ("cases", "tickets")
@@ -27,7 +28,7 @@ TAG_SEPARATORS = (";", ",", "、")
 
 
 def _month_starts(period: str) -> list[dt.date]:
-    return [dt.date(int(m[:4]), int(m[5:7]), 1) for m in months_of(period)]
+    return [Period.parse(m).start.date() for m in Period.parse(period).months]
 
 
 def _where(period: str, unit: str, window: str, scope: tuple[str, ...] | None, month_col: str) -> tuple[str, list]:
@@ -118,7 +119,7 @@ def load_bins(wh: Warehouse, source: str, period: str, unit: str, window: str,
     else:
         raise ValueError(f"load source {source!r}: choose one of {', '.join(LOAD_SOURCES)}")
     where, params = _where(period, unit, window, scope, month)
-    local = f"timezone('Asia/Shanghai', {at})"
+    local = f"timezone('{BEIJING_ZONE}', {at})"
     return wh.query(
         f"SELECT isodow({local})::INTEGER AS weekday, hour({local})::INTEGER AS hour, count(*)::BIGINT AS n "
         f"FROM {table} WHERE {where} GROUP BY ALL ORDER BY weekday, hour", params)

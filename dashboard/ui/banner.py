@@ -6,19 +6,18 @@ from __future__ import annotations
 import datetime as dt
 
 from dashboard import data
+from dashboard.core.period import BEIJING
 from dashboard.ui.format import num, plain
 from dashboard.ui.i18n import t
 
-_CST = dt.timezone(dt.timedelta(hours=8))
-
 
 def _minute(stamp: str) -> str:
-    """An ISO instant as Beijing time to the minute; naive stamps are Asia/Shanghai by the input contract."""
+    """An ISO instant as Beijing time to the minute; naive stamps are Beijing time by the input contract."""
     try:
         when = dt.datetime.fromisoformat(stamp)
     except ValueError:
         return plain(stamp)  # not an instant: whatever the export said, shown as text
-    return (when.astimezone(_CST) if when.tzinfo else when).strftime("%Y-%m-%d %H:%M")
+    return (when.astimezone(BEIJING) if when.tzinfo else when).strftime("%Y-%m-%d %H:%M")
 
 
 def provisional_mark(months: list[str], lang: str) -> str:

@@ -11,36 +11,15 @@ from typing import Any, NamedTuple
 
 import streamlit as st
 
-from dashboard.core.metrics import PERIOD, months_of
+from dashboard.core.period import KINDS, Period, periods_holding
 from dashboard.ui import state
 from dashboard.ui.i18n import t
-
-GRANULARITIES = ("month", "quarter", "year")
-
-
-def granularity(period: str | None) -> str:
-    """month, quarter or year from a period's spelling; month for anything that is not a period."""
-    if not period or not PERIOD.fullmatch(period):
-        return "month"
-    return "quarter" if "Q" in period else ("month" if "-" in period else "year")
-
-
-def label(month: str, gran: str) -> str:
-    """The month ('YYYY-MM'), quarter or year that holds the month."""
-    if gran == "quarter":
-        return f"{month[:4]}-Q{(int(month[5:7]) - 1) // 3 + 1}"
-    return month[:4] if gran == "year" else month
-
-
-def periods_of(months: list[str], gran: str) -> list[str]:
-    """The months, quarters or years that hold any of the given months, newest first."""
-    return sorted({label(mo, gran) for mo in months}, reverse=True)
 
 
 def with_data(period: str, months: list[str]) -> list[str]:
     """The period's months that have data, oldest first."""
     have = set(months)
-    return [mo for mo in months_of(period) if mo in have]
+    return [mo for mo in Period.parse(period).months if mo in have]
 
 
 def convert(period: str | None, gran: str, months: list[str]) -> str | None:
@@ -48,18 +27,13 @@ def convert(period: str | None, gran: str, months: list[str]) -> str | None:
     newest month of all when it has none, or is not a period)."""
     if not months:
         return None
-    inside = with_data(period, months) if period and PERIOD.fullmatch(period) else []
-    return label(inside[-1] if inside else max(months), gran)
+    inside = with_data(period, months) if Period.parse_or_none(period) else []
+    return str(Period.parse(inside[-1] if inside else max(months)).enclosing(gran))
 
 
 def month_default(months: list[str]) -> str | None:
     """For a page that shows one month: the URL's period as a month (a quarter or year → its newest month)."""
     return convert(state.get("period"), "month", months)
-
-
-def _shift(month: str, by: int) -> str:
-    n = int(month[:4]) * 12 + int(month[5:7]) - 1 + by
-    return f"{n // 12}-{n % 12 + 1:02d}"
 
 
 class Comparison(NamedTuple):
@@ -75,20 +49,20 @@ def comparison(period: str, months: list[str], kind: str) -> Comparison | None:
     """The same stretch one period back (`previous`) or one year back (`year_ago`): as many months as the period
     has data for, moved back together. None when any of them has no data, or when a year's `year_ago` (it is the
     previous year) is asked for."""
-    gran = granularity(period)
-    if gran == "year" and kind == "year_ago":
+    now = Period.parse(period)
+    if now.kind == "year" and kind == "year_ago":
         return None
     mine = with_data(period, months)
     if not mine:
         return None
-    step = len(months_of(period)) if kind == "previous" else 12
-    theirs = [_shift(mo, -step) for mo in mine]
+    # The same places in the other period: a quarter's 2nd and 3rd months against the previous quarter's.
+    then = now.previous() if kind == "previous" else now.same_period_last_year()
+    theirs = [then.months[now.months.index(mo)] for mo in mine]
     have = set(months)
     if not all(mo in have for mo in theirs):
         return None
-    whole = label(theirs[0], gran)
-    if months_of(whole) == theirs:
-        return Comparison(kind, False, whole, theirs)
+    if then.months == theirs:
+        return Comparison(kind, False, str(then), theirs)
     return Comparison(kind, True, theirs[0] if len(theirs) == 1 else f"{theirs[0]}～{theirs[-1]}", theirs)
 
 
@@ -105,10 +79,10 @@ def since_text(c: Comparison, gran: str, lang: str) -> str:
 
 def partial_note(period: str, months: list[str], lang: str) -> str | None:
     """"2026-Q4 只有 1 个月的数据（2026-10）…" when a quarter or year has months without data; else None."""
-    if granularity(period) == "month":
+    p = Period.parse(period)
+    if p.kind == "month":
         return None
-    mine = with_data(period, months)
-    every = months_of(period)
+    mine, every = with_data(period, months), p.months
     if len(mine) == len(every) or not mine:
         return None
     span = mine[0] if len(mine) == 1 else f"{mine[0]}～{mine[-1]}"
@@ -117,23 +91,24 @@ def partial_note(period: str, months: list[str], lang: str) -> str | None:
 
 def word(key: str, period: str, lang: str) -> str:
     """A granularity's word in a phrase: key "this" → 本月 / 本季 / 本年, "one" → 月 / 季度 / 年度."""
-    return t(f"period.{key}.{granularity(period)}", lang)
+    return t(f"period.{key}.{Period.parse(period).kind}", lang)
 
 
 def pick(months: list[str], lang: str, page: str, *, gran_container: Any = None, period_container: Any = None,
-         grans: tuple[str, ...] = GRANULARITIES) -> str | None:
+         grans: tuple[str, ...] = KINDS) -> str | None:
     """The granularity control (月/季/年) and the period picker; returns the period chosen, kept in the URL."""
     if not months:
         return None
     current = state.get("period")
-    start = granularity(current) if current and PERIOD.fullmatch(current) else grans[0]
+    wanted = Period.parse_or_none(current)
+    start = wanted.kind if wanted else grans[0]
     if start not in grans:
         start = grans[0]
     where = gran_container if gran_container is not None else st
     gran = where.segmented_control(t("period.granularity", lang), list(grans), default=start, required=True,
                                    format_func=lambda g: t(f"period.{g}", lang), key=f"w_{page}_granularity")
     gran = gran if gran in grans else start
-    options = periods_of(months, gran)
+    options = periods_holding(months, gran)
     return state.select(t(f"period.pick.{gran}", lang), options, "period", page=page, container=period_container,
                         default=convert(current, gran, months))
 
@@ -143,6 +118,7 @@ def pick_month(label: str, months: list[str], lang: str, page: str, container: A
     on its newest month with data), and a note saying so when the URL carried a quarter or year."""
     incoming = state.get("period")
     month = state.select(label, months, "period", page=page, container=container, default=convert(incoming, "month", months))
-    if month is None or granularity(incoming) == "month":
+    wanted = Period.parse_or_none(incoming)
+    if month is None or wanted is None or wanted.kind == "month":
         return month, None
     return month, t("period.monthly_only", lang, period=incoming, month=month)
