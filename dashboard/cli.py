@@ -2,27 +2,70 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
+from typing import Annotated, Literal, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dashboard.core.db import REPO_ROOT, Lake
+from dashboard.core.text import join, pick, t
 
 app = typer.Typer(help="Service Hall Scorecard (政务服务中心考核看板).", no_args_is_help=True, add_completion=False)
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
+Lang = Literal["zh", "en"]
+# The marts `hall metrics` can slice (dashboard.core.marts.MARTS; a test keeps the two lists equal).
+Grain = Literal["unit_month", "window_month", "staff_month", "item_month", "hall_month", "unit_day"]
+AsJson = Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")]
 
-def _fail(e: Exception) -> None:
+
+class Refused(Exception):
+    """A command that will not run as asked (a missing file, an unsafe address): its message, exit code 2."""
+
+
+def _fail(e: Exception, lang: str = "en") -> NoReturn:
     """Print a set-up error verbatim (paths and TOML may hold brackets rich would eat) and exit 2."""
-    err.print(f"error: {e}", markup=False, highlight=False)
+    from dashboard.core.rules.loader import RulesError
+
+    err.print(f"error: {e.render(lang) if isinstance(e, RulesError) else e}", markup=False, highlight=False)
     raise typer.Exit(2) from e
+
+
+def _expected_errors() -> tuple[type[Exception], ...]:
+    """What a command meets in normal use (bad input, a data folder or ruleset not set up), as opposed to a bug."""
+    from dashboard.core.calendar import CalendarError
+    from dashboard.core.ingest import IngestError
+    from dashboard.core.metrics import MetricsError
+    from dashboard.core.report import ReportError
+    from dashboard.core.rules.loader import RulesError
+
+    return Refused, CalendarError, IngestError, MetricsError, ReportError, RulesError
+
+
+def _one_line_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """The commands' one error path: an expected error is one line on stderr and exit 2 (in the command's
+    `--lang`); anything else is a bug and keeps its traceback."""
+
+    @functools.wraps(command)
+    def run(**options: object) -> None:
+        try:
+            command(**options)
+        except Exception as e:
+            if not isinstance(e, _expected_errors()):
+                raise
+            _fail(e, str(options.get("lang", "en")))
+
+    return run
 
 
 def _progress(quiet: bool) -> Progress:
@@ -35,12 +78,14 @@ def _waiting(holder: str) -> None:
 
 
 @app.command()
+@_one_line_errors
 def demo(
-    cases: int = typer.Option(1_000_000, help="Total cases over the 24 months."),
-    seed: int = typer.Option(7, help="Random seed; the same seed gives the same files."),
-    end_month: str = typer.Option(None, help="Last month (YYYY-MM); default: last month."),
-    out_dir: Path = typer.Option(None, "--out", help="Where to write the exports (default: data/demo/exports)."),
-    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
+    cases: Annotated[int, typer.Option(help="Total cases over the 24 months.")] = 1_000_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 7,
+    end_month: Annotated[str | None, typer.Option(help="Last month (YYYY-MM); default: last month.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Where to write the exports (default: "
+                                                               "data/demo/exports).")] = None,
+    as_json: AsJson = False,
 ) -> None:
     """Generate deterministic demo exports for a city hall (Parquet, plus one month as Chinese-header XLSX)."""
     from dashboard.core import demo as demo_mod
@@ -74,22 +119,20 @@ def _file_line(f) -> str:
 
 
 @app.command()
+@_one_line_errors
 def ingest(
-    paths: list[Path] = typer.Argument(..., help="Export files or folders."),
-    force: bool = typer.Option(False, help="Re-process files already ingested (the result is the same)."),
-    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
+    paths: Annotated[list[Path], typer.Argument(help="Export files or folders.")],
+    force: Annotated[bool, typer.Option(help="Re-process files already ingested (the result is the same).")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Run exports through the gate: accepted rows to the warehouse, the rest to quarantine with a reason."""
     from dashboard.core import ingest as gate
 
-    try:
-        with _progress(as_json) as bar:
-            task = bar.add_task("ingesting files", total=None)
-            report = gate.ingest(paths, force=force, waiting=_waiting,
-                                 progress=lambda rep, done, total: bar.update(task, completed=done, total=total,
-                                                                              description=rep.source_file))
-    except gate.IngestError as e:
-        _fail(e)
+    with _progress(as_json) as bar:
+        task = bar.add_task("ingesting files", total=None)
+        report = gate.ingest(paths, force=force, waiting=_waiting,
+                             progress=lambda rep, done, total: bar.update(task, completed=done, total=total,
+                                                                          description=rep.source_file))
     if as_json:
         out.print_json(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
     else:
@@ -104,23 +147,21 @@ def ingest(
 
 
 @app.command()
+@_one_line_errors
 def build(
-    full: bool = typer.Option(False, "--full", help="Rebuild the fact tables even if the warehouse is unchanged."),
-    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
+    full: Annotated[bool, typer.Option("--full", help="Rebuild the fact tables even if the warehouse is "
+                                                      "unchanged.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Build the fact tables and marts (指标汇总) from the warehouse, with the data folder's definition options."""
     from dashboard.core import marts
-    from dashboard.core.calendar import CalendarError
-    from dashboard.core.metrics import MetricOptions, MetricsError
+    from dashboard.core.metrics import MetricOptions
 
-    try:
-        options = MetricOptions.load(Lake.default().root)
-        with _progress(as_json) as bar:
-            task = bar.add_task("building", total=None)
-            summary = marts.build(options=options, full=full, waiting=_waiting, progress=lambda name, done, total: bar.update(
-                task, completed=done, total=total, description=name))
-    except (CalendarError, MetricsError) as e:
-        _fail(e)
+    options = MetricOptions.load(Lake.default().root)
+    with _progress(as_json) as bar:
+        task = bar.add_task("building", total=None)
+        summary = marts.build(options=options, full=full, waiting=_waiting, progress=lambda name, done, total: bar.update(
+            task, completed=done, total=total, description=name))
     if as_json:
         out.print_json(json.dumps({"facts": summary.facts, "facts_reused": summary.facts_reused,
                                    "marts": summary.marts, "options": summary.options,
@@ -140,7 +181,7 @@ def _metric_value(row: dict, lang: str) -> str:
 
     v = row["value"]
     if v is None:
-        return "无数据" if lang == "zh" else "no data"
+        return t("common.no_data", lang)
     if row["kind"] == "count":
         return f"{int(v):,}"
     if row["kind"] == "distribution":
@@ -148,20 +189,20 @@ def _metric_value(row: dict, lang: str) -> str:
     if row["kind"] in ("rate", "ratio"):
         return f"{half_up(v * 100)}%"
     unit = metrics()[row["metric"]].unit
-    units = {"working_days": ("个工作日", " working days"), "minutes": (" 分钟", " min")}.get(unit, ("", ""))
-    return f"{half_up(v)}{units[0] if lang == 'zh' else units[1]}"
+    return t(f"cli.unit.{unit}", lang, value=half_up(v)) if unit in ("working_days", "minutes") else f"{half_up(v)}"
 
 
 @app.command("metrics")
+@_one_line_errors
 def metrics_cmd(
-    grain: str = typer.Option("unit_month", help="unit_month | window_month | staff_month | item_month | "
-                                                 "hall_month | unit_day"),
-    period: str = typer.Option(..., help="A month (2025-06), quarter (2025-Q2) or year (2025); months are summed "
-                                         "as Σnumerator / Σdenominator."),
-    unit: str = typer.Option(None, help="Only this unit (unit_code)."),
-    metric: list[str] = typer.Option(None, help="Only these indicators (repeatable), e.g. --metric on_time_rate."),
-    fmt: str = typer.Option("table", "--format", help="table | csv | json"),
-    lang: str = typer.Option("zh", help="zh | en"),
+    period: Annotated[str, typer.Option(help="A month (2025-06), quarter (2025-Q2) or year (2025); months are "
+                                             "summed as Σnumerator / Σdenominator.")],
+    grain: Annotated[Grain, typer.Option(help="The mart to slice.")] = "unit_month",
+    unit: Annotated[str | None, typer.Option(help="Only this unit (unit_code).")] = None,
+    metric: Annotated[list[str] | None, typer.Option(help="Only these indicators (repeatable), e.g. --metric "
+                                                          "on_time_rate.")] = None,
+    fmt: Annotated[Literal["table", "csv", "json"], typer.Option("--format", help="How to print the rows.")] = "table",
+    lang: Annotated[Lang, typer.Option(help="Language of names and headers.")] = "zh",
 ) -> None:
     """Print indicators for a slice of a mart, each with its numerator and denominator."""
     import csv
@@ -170,19 +211,12 @@ def metrics_cmd(
     from dashboard.core.db import connect
     from dashboard.core.metrics import MetricsError, half_up, metrics
 
-    if fmt not in ("table", "csv", "json") or lang not in ("zh", "en"):
-        _fail(ValueError("--format is table, csv or json; --lang is zh or en"))
     unknown = sorted(set(metric or ()) - set(metrics()))
     if unknown:
-        _fail(MetricsError(f"unknown indicator {', '.join(unknown)}; indicators: {', '.join(metrics())}"))
+        raise MetricsError(f"unknown indicator {', '.join(unknown)}; indicators: {', '.join(metrics())}")
     lake = Lake.default()
-    wh = connect(lake)
-    try:
+    with closing(connect(lake)) as wh:
         table = marts.slice_mart(wh, grain, period, None, unit)
-    except MetricsError as e:
-        _fail(e)
-    finally:
-        wh.close()
     rows = [r for r in marts.metric_rows(table, grain, lang)
             if not metric or r["metric"] in metric or r["metric"].rsplit("_", 1)[0] in metric]
     keys = [k for k in marts.MARTS[grain] if k != "period"]
@@ -202,42 +236,41 @@ def metrics_cmd(
         return
     from rich.table import Table
 
-    zh = lang == "zh"
-    t = Table(title=f"{grain} {period}", show_lines=False)
+    grid = Table(title=f"{grain} {period}", show_lines=False)
     for k in keys:
-        t.add_column(k)
-    for c in (("指标", "Indicator"), ("值", "Value"), ("分子", "Numerator"), ("分母", "Denominator")):
-        t.add_column(c[0] if zh else c[1], justify="left" if c[1] == "Indicator" else "right")
+        grid.add_column(k)
+    for c in ("indicator", "value", "numerator", "denominator"):
+        grid.add_column(t(f"cli.metrics.col.{c}", lang), justify="left" if c == "indicator" else "right")
     for r in rows:
-        t.add_row(*(str(r[k]) if r[k] is not None else "—" for k in keys), r["name"], _metric_value(r, lang),
-                  "" if r["numerator"] is None or r["kind"] == "count" else f"{r['numerator']:,}",
-                  "" if r["denominator"] is None else f"{r['denominator']:,}")
-    out.print(t)
+        grid.add_row(*(str(r[k]) if r[k] is not None else "—" for k in keys), r["name"], _metric_value(r, lang),
+                     "" if r["numerator"] is None or r["kind"] == "count" else f"{r['numerator']:,}",
+                     "" if r["denominator"] is None else f"{r['denominator']:,}")
+    out.print(grid)
     options = marts.options_in_force(lake)
-    out.print(("口径：" if zh else "Options: ") + ("；" if zh else "; ").join(options.describe(lang)), markup=False,
+    out.print(t("cli.options", lang, options=join(options.describe(lang), lang, "clauses")), markup=False,
               highlight=False)
 
 
 @app.command()
+@_one_line_errors
 def serve(
-    port: int = typer.Option(8501, help="Port to serve on."),
-    address: str = typer.Option("127.0.0.1", help="Address to listen on; anything but loopback needs sign-in "
-                                "(an [auth] section in secrets.toml)."),
-    secrets: Path = typer.Option(None, help="The secrets.toml holding the [auth] sign-in section (default: "
-                                 "~/.streamlit/secrets.toml, then .streamlit/secrets.toml in the repository)."),
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+    address: Annotated[str, typer.Option(help="Address to listen on; anything but loopback needs sign-in (an "
+                                              "[auth] section in secrets.toml).")] = "127.0.0.1",
+    secrets: Annotated[Path | None, typer.Option(help="The secrets.toml holding the [auth] sign-in section "
+                                                      "(default: ~/.streamlit/secrets.toml, then "
+                                                      ".streamlit/secrets.toml in the repository).")] = None,
 ) -> None:
     """Serve the dashboard on http://ADDRESS:PORT (loopback by default)."""
     from dashboard.core.access import LOOPBACK, secrets_files, sign_in_configured
 
     if secrets is not None and not secrets.is_file():
-        err.print(f"error: {secrets}: no such secrets file", markup=False, highlight=False)
-        raise typer.Exit(2)
+        raise Refused(f"{secrets}: no such secrets file")
     if address not in LOOPBACK and not sign_in_configured(secrets_files(secrets)):
-        err.print(f"error: refusing to serve on {address} without sign-in: with no OpenID Connect provider in "
-                  f"{' or '.join(map(str, secrets_files(secrets)))} ([auth] with redirect_uri, cookie_secret, "
-                  "client_id, client_secret, server_metadata_url), anyone who reaches the port would read every unit. "
-                  "Configure sign-in (see the README) or serve on 127.0.0.1.", markup=False, highlight=False)
-        raise typer.Exit(2)
+        raise Refused(f"refusing to serve on {address} without sign-in: with no OpenID Connect provider in "
+                      f"{' or '.join(map(str, secrets_files(secrets)))} ([auth] with redirect_uri, cookie_secret, "
+                      "client_id, client_secret, server_metadata_url), anyone who reaches the port would read every "
+                      "unit. Configure sign-in (see the README) or serve on 127.0.0.1.")
     cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboard" / "app.py"),
            "--server.port", str(port), "--server.address", address, "--server.headless", "true"]
     if secrets is not None:
@@ -250,9 +283,11 @@ app.add_typer(rules_app, name="rules")
 
 
 @rules_app.command("check")
+@_one_line_errors
 def rules_check(
-    paths: list[Path] = typer.Argument(None, help="Ruleset files or folders (default: every file in rulesets/)."),
-    lang: str = typer.Option("en", help="zh | en"),
+    paths: Annotated[list[Path] | None, typer.Argument(help="Ruleset files or folders (default: every file in "
+                                                            "rulesets/).")] = None,
+    lang: Annotated[Lang, typer.Option(help="Language of the messages.")] = "en",
 ) -> None:
     """Validate ruleset files and run their cases; every problem as file:line:col: message. Exit 1 if any."""
     from dashboard.core.rules.loader import case_problems, check, ruleset_files
@@ -261,7 +296,6 @@ def rules_check(
     for p in paths or []:
         files += sorted(p.glob("**/*.yaml")) if p.is_dir() else [p]
     loaded, problems = check(files or ruleset_files())
-    zh = lang == "zh"
     for one in loaded:
         if any(pr.file == str(one.path) for pr in problems):
             continue
@@ -269,58 +303,50 @@ def rules_check(
         problems += failed
         rs = one.ruleset
         if not failed:
-            rules, cases = sum(len(s.items) for s in rs.sections), len(rs.cases)
-            out.print(f"通过 {one.path}：{rs.id}，自 {rs.effective.from_period} 起，{rules} 条规则，{cases} 个案例全部通过"
-                      if zh else f"ok {one.path}: {rs.id} from {rs.effective.from_period}, {rules} rules, "
-                      f"{cases} cases pass", highlight=False, markup=False)
+            rules = t("cli.rules_check.rules", lang, count=sum(len(s.items) for s in rs.sections))
+            cases = t("cli.rules_check.cases", lang, count=len(rs.cases))
+            out.print(t("cli.rules_check.ok", lang, path=one.path, id=rs.id, start=rs.effective.from_period,
+                        rules=rules, cases=cases), highlight=False, markup=False)
     for pr in problems:
         err.print(pr.render(lang), highlight=False, markup=False)
     raise typer.Exit(1 if problems else 0)
 
 
 @rules_app.command("card")
+@_one_line_errors
 def rules_card(
-    ruleset: str = typer.Argument(..., help="Ruleset id, e.g. anshan_stationed."),
-    period: str = typer.Option(None, help="The version in force in this period (default: the newest)."),
-    lang: str = typer.Option("zh", help="zh | en"),
+    ruleset: Annotated[str, typer.Argument(help="Ruleset id, e.g. anshan_stationed.")],
+    period: Annotated[str | None, typer.Option(help="The version in force in this period (default: the "
+                                                    "newest).")] = None,
+    lang: Annotated[Lang, typer.Option(help="Language of the card.")] = "zh",
 ) -> None:
     """Print a ruleset as sentences (the rule card)."""
     from dashboard.core.rules.explain import card
-    from dashboard.core.rules.loader import RulesError, find
+    from dashboard.core.rules.loader import find
 
-    try:
-        one = find(ruleset, period)
-    except RulesError as e:
-        _fail(ValueError(e.render(lang)))
+    one = find(ruleset, period)
     out.print(card(one.ruleset, lang, one.path.stem, one.sha256), highlight=False, markup=False)
 
 
 @app.command("score")
+@_one_line_errors
 def score_cmd(
-    ruleset: str = typer.Option(..., help="Ruleset id, e.g. anshan_stationed."),
-    period: str = typer.Option(..., help="The period to score (2025-06, 2025-Q2 or 2025)."),
-    unit: str = typer.Option(None, help="Only this unit; prints its lines too."),
-    as_json: bool = typer.Option(False, "--json", help="Results with their lines as JSON."),
-    out_dir: Path = typer.Option(None, "--out", help="Also write results, score_items and score_lines as Parquet here."),
-    lang: str = typer.Option("zh", help="zh | en"),
+    ruleset: Annotated[str, typer.Option(help="Ruleset id, e.g. anshan_stationed.")],
+    period: Annotated[str, typer.Option(help="The period to score (2025-06, 2025-Q2 or 2025).")],
+    unit: Annotated[str | None, typer.Option(help="Only this unit; prints its lines too.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Results with their lines as JSON.")] = False,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Also write results, score_items and score_lines "
+                                                               "as Parquet here.")] = None,
+    lang: Annotated[Lang, typer.Option(help="Language of names and headers.")] = "zh",
 ) -> None:
     """Score a period under a ruleset: total, grade and flags per unit, and the lines that add up to each total."""
     from rich.table import Table
 
     from dashboard.core import scoring
     from dashboard.core.db import connect
-    from dashboard.core.metrics import MetricsError
-    from dashboard.core.rules.loader import RulesError
 
-    wh = connect(Lake.default())
-    try:
+    with closing(connect(Lake.default())) as wh:
         scores = scoring.score(wh, ruleset, period, None if unit is None else (unit,))
-    except RulesError as e:
-        _fail(ValueError(e.render(lang)))
-    except MetricsError as e:
-        _fail(e)
-    finally:
-        wh.close()
     if out_dir is not None:
         import pyarrow.parquet as pq
 
@@ -332,67 +358,57 @@ def score_cmd(
         by_subject: dict[str, list] = {}
         for ln in lines:
             by_subject.setdefault(ln["subject"], []).append(
-                {"period": ln["period"], "line": ln["line"], "name": ln["name_zh" if lang == "zh" else "name_en"],
+                {"period": ln["period"], "line": ln["line"], "name": pick(ln["name_zh"], ln["name_en"], lang),
                  "points": str(ln["points"])})
         out.print_json(json.dumps([{**r, "lines": by_subject.get(r["subject"], [])} for r in results],
                                   ensure_ascii=False, default=str))
         return
-    zh = lang == "zh"
-    t = Table(title=f"{scores.ruleset.ruleset.name.zh if zh else scores.ruleset.ruleset.name.en} {period} "
-                    f"({scores.ruleset.path.stem}, sha256 {scores.ruleset.sha256[:12]})")
-    heads = (("对象", "Subject"), ("名称", "Name"), ("总分", "Total"), ("等次", "Grade"), ("名次", "Rank"),
-             ("等级", "Tier"), ("称号", "Title"), ("评优", "Excellent"), ("标记", "Flags"))
-    for c in heads:
-        t.add_column(c[0] if zh else c[1], justify="right" if c[1] in ("Total", "Rank") else "left")
+    name = scores.ruleset.ruleset.name
+    grid = Table(title=f"{pick(name.zh, name.en, lang)} {period} "
+                       f"({scores.ruleset.path.stem}, sha256 {scores.ruleset.sha256[:12]})")
+    for c in ("subject", "name", "total", "grade", "rank", "tier", "title", "excellent", "flags"):
+        grid.add_column(t(f"cli.score.col.{c}", lang), justify="right" if c in ("total", "rank") else "left")
     for r in results:
-        t.add_row(r["subject"], r["name"] or "", str(r["total"]), r["grade"] or "",
-                  "" if r["rank"] is None else str(r["rank"]), r["tier"] or "", r["award"] or "",
-                  ("是" if zh else "yes") if r["excellent"] else "", ", ".join(r["flags"]))
-    out.print(t)
+        grid.add_row(r["subject"], r["name"] or "", str(r["total"]), r["grade"] or "",
+                     "" if r["rank"] is None else str(r["rank"]), r["tier"] or "", r["award"] or "",
+                     t("cli.score.excellent_yes", lang) if r["excellent"] else "", ", ".join(r["flags"]))
+    out.print(grid)
     if unit is not None:
         for ln in lines:
             if ln["points"] != 0 or ln["line"] == "base":
-                out.print(f"  {ln['points']:>+10.2f} {ln['name_zh'] if zh else ln['name_en']}", highlight=False,
+                out.print(f"  {ln['points']:>+10.2f} {pick(ln['name_zh'], ln['name_en'], lang)}", highlight=False,
                           markup=False)
 
 
 @app.command("report")
+@_one_line_errors
 def report_cmd(
-    period: str = typer.Option(..., help="The month of the bulletin, e.g. 2025-06."),
-    ruleset: str = typer.Option(None, help="Ruleset id (default: the monthly unit ruleset in force)."),
-    fmt: str = typer.Option(..., "--format", help="xlsx | pdf"),
-    out_file: Path = typer.Option(..., "--out", help="The file to write."),
-    lang: str = typer.Option("zh", help="zh | en"),
+    period: Annotated[str, typer.Option(help="The month of the bulletin, e.g. 2025-06.")],
+    fmt: Annotated[Literal["xlsx", "pdf"], typer.Option("--format", help="The file's format.")],
+    out_file: Annotated[Path, typer.Option("--out", help="The file to write.")],
+    ruleset: Annotated[str | None, typer.Option(help="Ruleset id (default: the monthly unit ruleset in "
+                                                     "force).")] = None,
+    lang: Annotated[Lang, typer.Option(help="Language of the bulletin.")] = "zh",
 ) -> None:
     """Write the monthly bulletin (月度考核通报) as XLSX or PDF."""
     from dashboard.core import bulletin, report
     from dashboard.core.db import connect
-    from dashboard.core.metrics import MetricsError
     from dashboard.core.period import Period
-    from dashboard.core.rules.loader import RulesError
 
-    if fmt not in ("xlsx", "pdf"):
-        _fail(ValueError(f"--format must be xlsx or pdf, not {fmt!r}"))
     month = Period.parse_or_none(period)
     if month is None or month.kind != "month":
         _fail(ValueError(f"--period must be a month such as 2025-06, not {period!r}"))
-    wh = connect(Lake.default())
-    try:
+    with closing(connect(Lake.default())) as wh:
         b = bulletin.build(wh, period, ruleset, lang)
         data = report.to_xlsx(b) if fmt == "xlsx" else report.to_pdf(b)[0]
-    except RulesError as e:
-        _fail(ValueError(e.render(lang)))
-    except (MetricsError, report.ReportError) as e:
-        _fail(e)
-    finally:
-        wh.close()
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_bytes(data)
     out.print(f"report: {out_file} ({fmt}, {len(data):,} bytes, {b.stamp['ruleset_id']} {b.stamp['version']})")
 
 
 @app.command("metrics-doc")
-def metrics_doc(check: bool = typer.Option(False, help="Exit 1 if docs/metrics.md is out of date.")) -> None:
+@_one_line_errors
+def metrics_doc(check: Annotated[bool, typer.Option(help="Exit 1 if docs/metrics.md is out of date.")] = False) -> None:
     """Write docs/metrics.md (指标口径说明, Chinese and English) from the indicator definitions."""
     from dashboard.core.metrics import render_markdown
 
@@ -411,7 +427,8 @@ def _write_doc(path: Path, text: str, check: bool) -> None:
 
 
 @app.command("contract-doc")
-def contract_doc(check: bool = typer.Option(False, help="Exit 1 if data/README.md is out of date.")) -> None:
+@_one_line_errors
+def contract_doc(check: Annotated[bool, typer.Option(help="Exit 1 if data/README.md is out of date.")] = False) -> None:
     """Write data/README.md from the input contract."""
     from dashboard.core.contract import render_markdown
 

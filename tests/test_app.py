@@ -1,10 +1,8 @@
-"""AppTest of the entrypoint and the overview page over a small hand-written unit_month mart, plus locale checks."""
+"""AppTest of the entrypoint and the overview page over a small hand-written unit_month mart."""
 
 from __future__ import annotations
 
 import json
-import re
-import tomllib
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,7 +14,6 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "app.py"
 OVERVIEW = "app_pages/overview.py"
-LOCALES = ROOT / "dashboard" / "ui" / "locales"
 
 KPI_ZH = ["受理办件", "按时办结率", "当场办结率", "好评率"]
 KPI_EN = ["Cases accepted", "On-time rate", "Same-day rate", "Satisfaction rate"]
@@ -232,33 +229,6 @@ def test_empty_lake_tells_how_to_get_data(tmp_path, monkeypatch):
     assert not at.metric
     text = " ".join(i.value for i in at.info)
     assert "make run" in text and "hall ingest" in text and "hall build" in text
-
-
-def _keys(path: Path) -> set[str]:
-    def walk(table: dict, prefix: str = "") -> set[str]:
-        out: set[str] = set()
-        for k, v in table.items():
-            out |= walk(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}"}
-        return out
-
-    with path.open("rb") as f:
-        return walk(tomllib.load(f))
-
-
-def test_locales_have_identical_keys():
-    assert _keys(LOCALES / "zh.toml") == _keys(LOCALES / "en.toml")
-
-
-def test_every_key_used_in_the_dashboard_exists():
-    used = {
-        m.group(1)
-        for path in (ROOT / "dashboard").rglob("*.py")
-        for m in re.finditer(r"""\bt\(\s*["']([^"']+)["']""", path.read_text(encoding="utf-8"))
-    }
-    assert used, "the scan found no t(...) calls"
-    for lang in ("zh", "en"):
-        missing = used - _keys(LOCALES / f"{lang}.toml")
-        assert not missing, f"{lang}.toml lacks {sorted(missing)}"
 
 
 def test_pct_rounds_half_up_and_never_shows_zero_for_no_data():

@@ -138,6 +138,11 @@ def test_english_bulletin(wh, tmp_path):
     text = _pdftotext(report.to_pdf(en, CREATED)[0], tmp_path)
     assert "Service hall assessment bulletin, 2025-06" in text and "Page 1 of" in text
     assert openpyxl.load_workbook(io.BytesIO(report.to_xlsx(en, CREATED))).sheetnames[1] == "Ranking"
+    # The watched lines are listed the English way (", "), one "≥" per line of the catalog.
+    from dashboard.core.metrics import thresholds
+
+    [watched] = [n for n in en.footnotes if n.startswith("Watched lines: ")]
+    assert "、" not in watched and watched.count(", ") == watched.count(" ≥ ") - 1 == len(thresholds()) - 1
 
 
 def test_the_same_bulletin_twice_is_byte_identical_apart_from_its_creation_time(wh, zh):

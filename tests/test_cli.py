@@ -124,3 +124,52 @@ def test_done_when_folder_reports_every_file_with_its_reason_and_loses_no_row(la
     assert "rows in 8 = accepted 7 + quarantined 1" in lines[-1]
     ratings = connect(lake).query("SELECT eval_id, rating FROM evaluations ORDER BY eval_id").to_pylist()
     assert ratings == [{"eval_id": "E1", "rating": 5}, {"eval_id": "E10", "rating": 5}, {"eval_id": "E2", "rating": 2}]
+
+
+def test_the_grain_choices_are_the_marts():
+    import typing
+
+    from dashboard import cli
+    from dashboard.core.marts import MARTS
+
+    assert set(typing.get_args(cli.Grain)) == set(MARTS)
+
+
+def _words(output: str) -> str:
+    """The output without rich's panel borders and line breaks."""
+    return " ".join(output.replace("│", " ").split())
+
+
+def test_a_choice_outside_its_list_is_refused_before_anything_runs(tmp_path):
+    out = tmp_path / "b.doc"
+    res = runner.invoke(app, ["report", "--period", "2025-06", "--format", "doc", "--out", str(out)])
+    assert res.exit_code == 2 and "'doc' is not one of 'xlsx', 'pdf'" in _words(res.output)
+    assert not out.exists()
+    res = runner.invoke(app, ["rules", "card", "anshan_stationed", "--lang", "fr"])
+    assert res.exit_code == 2 and "'fr' is not one of 'zh', 'en'" in _words(res.output)
+
+
+def test_expected_errors_are_one_line_and_bugs_keep_their_traceback(monkeypatch, tmp_path):
+    from dashboard.core.metrics import MetricsError
+    from dashboard.core.rules import loader
+
+    # A missing secrets file: the command's own refusal, verbatim (brackets are not rich markup).
+    res = runner.invoke(app, ["serve", "--secrets", str(tmp_path / "[auth].toml")])
+    assert (res.exit_code, res.output.strip()) == (2, f"error: {tmp_path / '[auth].toml'}: no such secrets file")
+
+    # A rules error is rendered in the command's language (file:line:col: message).
+    problem = loader.Problem("r.yaml", 3, 5, "bad key", "键不对")
+    monkeypatch.setattr(loader, "find", lambda *a: (_ for _ in ()).throw(loader.RulesError([problem])))
+    res = runner.invoke(app, ["rules", "card", "x", "--lang", "zh"])
+    assert (res.exit_code, res.output.strip()) == (2, "error: r.yaml:3:5: 键不对")
+    res = runner.invoke(app, ["rules", "card", "x", "--lang", "en"])
+    assert (res.exit_code, res.output.strip()) == (2, "error: r.yaml:3:5: bad key")
+
+    monkeypatch.setattr(loader, "find", lambda *a: (_ for _ in ()).throw(MetricsError("period [2025-13]")))
+    res = runner.invoke(app, ["rules", "card", "x"])
+    assert (res.exit_code, res.output.strip()) == (2, "error: period [2025-13]")
+
+    # Anything else is a bug: not dressed up as a set-up error.
+    monkeypatch.setattr(loader, "find", lambda *a: (_ for _ in ()).throw(ZeroDivisionError("oops")))
+    res = runner.invoke(app, ["rules", "card", "x"])
+    assert res.exit_code == 1 and isinstance(res.exception, ZeroDivisionError) and "error:" not in res.output

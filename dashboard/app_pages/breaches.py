@@ -109,8 +109,7 @@ def render() -> None:
     groups = sorted({g for g in month["unit_group"].to_list() if g}) if not month.is_empty() else []
     group = state.select(t("breaches_page.group", lang), [ALL, *groups], "group", page=PAGE, container=head[2],
                          format_func=lambda g: t("breaches_page.all_groups", lang) if g == ALL else g)
-    watched = "；".join(f"{names[th.metric]} ≥ {percent(th.min, lang)}" for th in lines) if lang == "zh" else \
-        "; ".join(f"{names[th.metric]} ≥ {percent(th.min, lang)}" for th in lines)
+    watched = t("common.sep.clauses", lang).join(f"{names[th.metric]} ≥ {percent(th.min, lang)}" for th in lines)
     head[3].caption(t("breaches_page.lines", lang, lines=watched))
 
     found = core_breaches.find(period, _rows_of(set(periods), scope), lines)

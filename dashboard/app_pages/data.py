@@ -199,7 +199,7 @@ def _why(reason: str | None, reasons: dict, notes: str | None, lang: str) -> str
     parts += [f"{reason_text(code, lang)} × {n:,}" for code, n in sorted(reasons.items(), key=lambda kv: -kv[1])]
     if notes:
         parts.append(notes_text(notes, lang))
-    return ("；" if lang == "zh" else "; ").join(p for p in parts if p)
+    return t("common.sep.clauses", lang).join(p for p in parts if p)
 
 
 def _log_columns(lang: str, with_time: bool = True) -> list[Column]:

@@ -85,7 +85,7 @@ def _as_of_line(lang: str, scope: tuple[str, ...] | None) -> str | None:
 def _options_line(scope: tuple[str, ...] | None, lang: str) -> str:
     """The definition options (口径) the numbers were built with, as the catalog words them."""
     options = MetricOptions.from_overrides(data.data_as_of(scope).get("options", {}))
-    return ("；" if lang == "zh" else "; ").join(options.describe(lang))
+    return t("common.sep.clauses", lang).join(options.describe(lang))
 
 
 def _compare_line(c: period_ui.Comparison | None, period: str, delta: str | int | None, lang: str) -> str | None:

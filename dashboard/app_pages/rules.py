@@ -88,7 +88,7 @@ def _card(own: list, lang: str) -> None:
         return
     passed = sum(c.passed for c in cases)
     st.caption(t("rules_page.cases.summary", lang, passed=passed, total=len(cases)))
-    sep = "；" if lang == "zh" else "; "
+    sep = t("common.sep.clauses", lang)
     name, note, expected, verdict, problems = (t(f"rules_page.cases.col.{k}", lang)
                                                for k in ("name", "note", "expected", "verdict", "problems"))
     rows = []

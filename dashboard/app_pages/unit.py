@@ -70,7 +70,7 @@ def _score(unit: str, period: str, scope: tuple[str, ...] | None, lang: str, con
     cols[3].metric(t("unit_page.score.version", lang), plain(r["version"]))
     if r.get("flags"):
         named = catalog_flags()  # the catalog's words for each flag, not its code
-        sep = "、" if lang == "zh" else ", "
+        sep = t("common.sep.list", lang)
         st.caption(t("unit_page.score.flags", lang,
                      flags=plain(sep.join(named.get(f, {}).get(lang, f) for f in r["flags"]))))
 

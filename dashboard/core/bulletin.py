@@ -16,19 +16,11 @@ from dashboard.core.db import Warehouse
 from dashboard.core.metrics import CATALOG_OPTIONS, MetricOptions, MetricsError, half_up, metrics, thresholds
 from dashboard.core.period import BEIJING, Period
 from dashboard.core.rules.loader import RulesError, find, ruleset_files
-from dashboard.ui.i18n import t
+from dashboard.core.table import Column
+from dashboard.core.text import join, t
 
 # How many units head and close each group's list (红黑榜).
 TOP_N = 3
-
-
-@dataclass(frozen=True)
-class Column:
-    """A table column: its key in the rows, its header, and how it is shown (text, int, pct, score, change)."""
-
-    key: str
-    header: str
-    kind: str = "text"
 
 
 @dataclass(frozen=True)
@@ -259,10 +251,10 @@ def build(wh: Warehouse, period: str, ruleset_id: str | None = None, lang: str =
     options = marts.options_in_force(wh.lake)
     footnotes = [t("bulletin.footnote.ruleset", lang, name=rs.name.zh if lang == "zh" else rs.name.en, id=rs.id,
                    version=scores.ruleset.path.stem, sha=scores.ruleset.sha256)]
-    footnotes += [f"{metrics()[k].name(lang)}：{v}" if lang == "zh" else f"{metrics()[k].name(lang)}: {v}"
+    footnotes += [t("common.labelled", lang, label=metrics()[k].name(lang), value=v)
                   for k, v in _definitions(options, lang).items()]
-    footnotes.append(t("bulletin.footnote.thresholds", lang, lines="、".join(
-        f"{metrics()[th.metric].name(lang)} ≥ {_pct(th.min, lang)}" for th in thresholds())))
+    footnotes.append(t("bulletin.footnote.thresholds", lang, lines=join(
+        [f"{metrics()[th.metric].name(lang)} ≥ {_pct(th.min, lang)}" for th in thresholds()], lang)))
     # A month whose numbers can still change (数据未完结) says so in its title and its notes.
     provisional = marts.is_provisional(wh.lake, period)
     if provisional:

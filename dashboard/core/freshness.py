@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from dashboard.core import text as catalog
 from dashboard.core.contract import FILE_NOTES, FILE_REASONS, REASONS, TABLES
 from dashboard.core.db import Warehouse
 from dashboard.core.marts import scope_clause
@@ -125,5 +126,5 @@ def notes_text(notes: str | None, lang: str) -> str:
     for part in notes.split("; "):
         code, _, rest = part.partition(": ")
         text = reason_text(code, lang)
-        out.append(f"{text}{'：' if lang == 'zh' else ': '}{rest}" if rest else text)
-    return ("；" if lang == "zh" else "; ").join(out)
+        out.append(catalog.t("common.labelled", lang, label=text, value=rest) if rest else text)
+    return catalog.join(out, lang, "clauses")

@@ -14,6 +14,7 @@ from typing import Any
 
 from dashboard.core.contract import CATALOG, load_catalog
 from dashboard.core.period import BEIJING, SPELLING, Period, PeriodError
+from dashboard.core.text import LANGS, pick, t
 
 OPTIONS_FILE = "metric_options.toml"
 # Kept for the modules that still import these names (marts, rules.model, rules.loader): use dashboard.core.period.
@@ -30,13 +31,13 @@ class MetricsError(ValueError):
 
 @dataclass(frozen=True)
 class Text:
-    """A phrase in both languages."""
+    """A phrase the indicator catalog (rulesets/_catalog.yaml) writes in both languages."""
 
     zh: str
     en: str
 
     def __call__(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
+        return pick(self.zh, self.en, lang)
 
 
 @dataclass(frozen=True)
@@ -185,10 +186,10 @@ class Threshold:
 def thresholds() -> list[Threshold]:
     """The catalog's watched lines, each checked against a known rate metric."""
     out = []
-    for t in load_catalog().get("thresholds", []):
-        if t["metric"] not in metrics():
-            raise MetricsError(f"{CATALOG}: threshold on unknown metric {t['metric']!r}")
-        out.append(Threshold(t["metric"], Fraction(str(t["min"])), t.get("source", "")))
+    for th in load_catalog().get("thresholds", []):
+        if th["metric"] not in metrics():
+            raise MetricsError(f"{CATALOG}: threshold on unknown metric {th['metric']!r}")
+        out.append(Threshold(th["metric"], Fraction(str(th["min"])), th.get("source", "")))
     return out
 
 
@@ -254,7 +255,7 @@ class MetricOptions(dict):
 
     def describe(self, lang: str) -> list[str]:
         """Each option in force as "name: choice", for a caption beside the numbers."""
-        return [f"{o.name(lang)}{'：' if lang == 'zh' else ': '}{o.describe(self[k], lang)}"
+        return [t("common.labelled", lang, label=o.name(lang), value=o.describe(self[k], lang))
                 for k, o in CATALOG_OPTIONS().items()]
 
 
@@ -269,28 +270,20 @@ def half_up(value: Fraction, places: int = 2) -> Decimal:
         return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
-KIND_TEXT = {
-    "count": Text("计数", "count"),
-    "rate": Text("比率 = 分子 / 分母", "rate = numerator / denominator"),
-    "ratio": Text("比值 = 分子 / 分母", "ratio = numerator / denominator"),
-    "mean": Text("平均值 = 分子 / 分母", "mean = numerator / denominator"),
-}
-
-
 def _cell(s: str) -> str:
     return s.replace("|", "\\|").replace("\n", " ")
 
 
 def _variants(m: Metric, part: str, lang: str) -> str:
-    t = getattr(m, part)
-    if t is None:
+    phrase = getattr(m, part)
+    if phrase is None:
         return "—"
-    if isinstance(t, Text):
-        return t(lang)
+    if isinstance(phrase, Text):
+        return phrase(lang)
     opt = CATALOG_OPTIONS()[m.option]
     default = opt.key(opt.default)
-    mark = {"zh": "（默认）", "en": " (default)"}[lang]
-    return "<br>".join(f"`{k}`{mark if k == default else ''}: {v(lang)}" for k, v in t.items())
+    mark = t("metrics_doc.default_mark", lang)
+    return "<br>".join(f"`{k}`{mark if k == default else ''}: {v(lang)}" for k, v in phrase.items())
 
 
 def render_markdown() -> str:
@@ -339,7 +332,7 @@ def render_markdown() -> str:
         if m.distribution:
             cols += f" · `{m.id}_median`, `{m.id}_p90`"
         rows = [
-            ("类型 · kind", KIND_TEXT[m.kind].zh, KIND_TEXT[m.kind].en),
+            ("类型 · kind", t(f"metrics_doc.kind.{m.kind}", "zh"), t(f"metrics_doc.kind.{m.kind}", "en")),
             ("计入月份 · period by", m.period_by.zh, m.period_by.en),
             ("计数 · counts" if m.kind == "count" else "分子 · numerator", _variants(m, "numerator", "zh"),
              _variants(m, "numerator", "en")),
@@ -347,9 +340,7 @@ def render_markdown() -> str:
         if m.kind != "count":
             rows.append(("分母 · denominator", _variants(m, "denominator", "zh"), _variants(m, "denominator", "en")))
         if m.unit in ("minutes", "working_days"):
-            unit = {"minutes": Text(f"分钟（分子以秒计，÷{m.scale}）", f"minutes (numerator in seconds, ÷{m.scale})"),
-                    "working_days": Text("工作日", "working days")}[m.unit]
-            rows.append(("单位 · unit", unit.zh, unit.en))
+            rows.append(("单位 · unit", *(t(f"metrics_doc.unit.{m.unit}", lang, scale=m.scale) for lang in LANGS)))
         if m.option:
             o = CATALOG_OPTIONS()[m.option]
             rows.append(("口径选项 · option", f"`{o.id}`（{o.name.zh}）", f"`{o.id}` ({o.name.en})"))
@@ -358,8 +349,7 @@ def render_markdown() -> str:
         if m.no_data:
             rows.append(("无数据 · no data", f"分母为 0：{m.no_data.zh}", f"zero denominator: {m.no_data.en}"))
         if m.rollup == "distinct":
-            rows.append(("多月汇总 · over several months", "整个期间重新去重计数（不是各月之和）",
-                         "counted again over the whole period (not the sum of the months)"))
+            rows.append(("多月汇总 · over several months", *(t("metrics_doc.distinct", lang) for lang in LANGS)))
         rows.append(("字段 · columns", cols, cols))
         rows.append(("来源 · sources", ", ".join(f"`{s}`" for s in m.sources), ", ".join(f"`{s}`" for s in m.sources)))
         lines += [f"### {m.name.zh} · {m.name.en} (`{m.id}`)", "", "| | 中文 | English |", "|---|---|---|"]

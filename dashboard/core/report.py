@@ -13,10 +13,11 @@ from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
-from dashboard.core.bulletin import Bulletin, BulletinTable, Column
+from dashboard.core.bulletin import Bulletin, BulletinTable
 from dashboard.core.metrics import half_up
 from dashboard.core.safe_text import safe_cell
-from dashboard.ui.i18n import t
+from dashboard.core.table import Column
+from dashboard.core.text import t
 
 # Noto Sans CJK from Debian's fonts-noto-cjk: embedded (subset) in every PDF, never downloaded.
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")

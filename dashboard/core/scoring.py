@@ -31,17 +31,11 @@ from dashboard.core.rules.compiler import (
     parts_in,
 )
 from dashboard.core.rules.loader import Loaded, RulesError, find
+from dashboard.core.text import LANGS, both, t
 
-# Names of the lines that are not rules: the base and the adjustments, in both languages.
-LINE_NAMES = {
-    "base": ("基础分", "Base score"),
-    "bonus_cap": ("加分超过上限的部分", "Bonuses above the cap"),
-    "deduction_cap": ("扣分超过加分的部分", "Deductions beyond the bonuses"),
-    "base_floor": ("基本分扣完为止（加分前不低于下限）", "Base deductions stop at the floor (before bonuses)"),
-    "total_floor": ("扣完为止（总分不低于下限）", "Deductions stop at the floor"),
-    "total_cap": ("总分超过上限的部分", "Total above the cap"),
-    "rounding": ("四舍五入", "Rounding"),
-}
+# Names of the lines that are not rules: the base and the adjustments, in both languages (locale `score_line.*`).
+LINE_NAMES = {k: both(f"score_line.{k}") for k in (
+    "base", "bonus_cap", "deduction_cap", "base_floor", "total_floor", "total_cap", "rounding")}
 GRAINS = {"unit": ("unit_month", "unit_code", "unit_name"), "window": ("window_month", "window_code", "window_name"),
           "staff": ("staff_month", "staff_id", "staff_name")}
 EVENT_KEY = {"unit": "unit_code", "window": "window_code", "staff": "staff_id"}
@@ -255,9 +249,9 @@ def _line_names(rs: m.Ruleset) -> dict[str, tuple[str, str]]:
     for sec in rs.sections:
         for it in sec.items:
             names[it.id] = (it.name.zh, it.name.en)
-            names[f"{it.id}__clamp"] = (f"{it.name.zh}：超出本项分值范围的部分", f"{it.name.en}: beyond the item's range")
-            names[f"{it.id}__veto"] = (f"{it.name.zh}：否决（不得分或减半）", f"{it.name.en}: vetoed (zero or half)")
-            names[f"{it.id}__round"] = (f"{it.name.zh}：本项四舍五入", f"{it.name.en}: item rounded")
+            for what in ("clamp", "veto", "round"):
+                names[f"{it.id}__{what}"] = (t(f"score_line.{what}", "zh", name=it.name.zh),
+                                             t(f"score_line.{what}", "en", name=it.name.en))
     return names
 
 
@@ -326,11 +320,11 @@ def _rollup_lines(raw: _Raw) -> pa.Table:
         scaled = whole is not None and (mean or n != whole)
         share = (r["total"] * (whole or 1) / n).quantize(Decimal("0.0001"), rounding=ROUND_DOWN) if scaled \
             else r["total"]
-        note_zh = (f"（÷{n}）" if mean else f"（×{whole}/{n}）") if scaled else ""
-        note_en = (f" (÷{n})" if mean else f" (×{whole}/{n})") if scaled else ""
+        notes = both("score_line.part_mean" if mean else "score_line.part_scaled", n=n, whole=whole) if scaled \
+            else ("", "")
+        zh, en = (t("score_line.part", lang, period=r["period"], note=note) for lang, note in zip(LANGS, notes, strict=True))
         rows.append({"period": raw.period, "subject": r["subject"], "line": r["period"], "order": 0,
-                     "name_zh": f"{r['period']} 得分{note_zh}", "name_en": f"{r['period']} score{note_en}",
-                     "points": share})
+                     "name_zh": zh, "name_en": en, "points": share})
     sums: dict[str, Decimal] = {}
     for row in rows:
         sums[row["subject"]] = sums.get(row["subject"], Decimal(0)) + row["points"]

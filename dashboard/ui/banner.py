@@ -24,7 +24,7 @@ def provisional_mark(months: list[str], lang: str) -> str:
     """" · 暂定（数据未完结）：2026-10" for the provisional months, or "" when every month is final."""
     if not months:
         return ""
-    return t("as_of.provisional", lang, months=("、" if lang == "zh" else ", ").join(months))
+    return t("as_of.provisional", lang, months=t("common.sep.list", lang).join(months))
 
 
 def as_of_line(lang: str, scope: tuple[str, ...] | None) -> str | None:

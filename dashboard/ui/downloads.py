@@ -6,8 +6,8 @@ import re
 
 import streamlit as st
 
-from dashboard.core.bulletin import Column
 from dashboard.core.report import table_csv, table_xlsx
+from dashboard.core.table import Column
 from dashboard.ui.i18n import t
 
 
