@@ -44,7 +44,7 @@ def demo(
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
 ) -> None:
     """Generate deterministic demo exports for a city hall (Parquet, plus one month as Chinese-header XLSX)."""
-    from dashboard.core import demo as demo_mod
+    from dashboard import demo as demo_mod
 
     target = out_dir or Lake.default().demo_exports
     with _progress(as_json) as bar:
