@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dashboard.core.db import REPO_ROOT, Lake
+from dashboard.resources import PACKAGE
 
 app = typer.Typer(help="Service Hall Scorecard (政务服务中心考核看板).", no_args_is_help=True, add_completion=False)
 err = Console(stderr=True, soft_wrap=True)
@@ -239,7 +240,7 @@ def serve(
                   "client_id, client_secret, server_metadata_url), anyone who reaches the port would read every unit. "
                   "Configure sign-in (see the README) or serve on 127.0.0.1.", markup=False, highlight=False)
         raise typer.Exit(2)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboard" / "app.py"),
+    cmd = [sys.executable, "-m", "streamlit", "run", str(PACKAGE / "app.py"),
            "--server.port", str(port), "--server.address", address, "--server.headless", "true"]
     if secrets is not None:
         cmd += ["--secrets.files", str(secrets.resolve())]

@@ -17,8 +17,7 @@ import pyarrow as pa
 from filelock import FileLock, Timeout
 
 from dashboard.core.contract import TABLES, Table
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from dashboard.resources import ROOT as REPO_ROOT  # the checkout, or a wheel's copy of its files
 
 
 @dataclass(frozen=True)

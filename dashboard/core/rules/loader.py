@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from dashboard import resources
 from dashboard.core.metrics import months_of
 from dashboard.core.rules import model as m
 
@@ -195,7 +196,7 @@ def case_problems(one: Loaded) -> list[Problem]:
     return out
 
 
-RULESETS = Path(__file__).resolve().parents[3] / "rulesets"
+RULESETS = resources.ROOT / "rulesets"
 
 
 def ruleset_files(root: Path = RULESETS) -> list[Path]:
