@@ -46,7 +46,8 @@ def main() -> int:
     args = ap.parse_args()
     os.environ["HALL_DATA"] = str(args.data)
     os.environ.setdefault("HALL_HMAC_KEY", "demo-spread")
-    from dashboard.core import demo, ingest, marts
+    from dashboard import demo
+    from dashboard.core import ingest, marts
     from dashboard.core.db import Lake, connect
 
     lake = Lake(args.data)

@@ -17,7 +17,7 @@ from _measure import measure
 GENERATE = """
 import json, sys
 from pathlib import Path
-from dashboard.core import demo
+from dashboard import demo
 s = demo.generate(Path(sys.argv[1]), cases=int(sys.argv[2]), seed=7, end_month="2026-10")
 print(json.dumps({"rows": s.rows}))
 """

@@ -20,7 +20,8 @@ from _measure import measure
 PREPARE = """
 import json, sys
 from pathlib import Path
-from dashboard.core import demo, ingest
+from dashboard import demo
+from dashboard.core import ingest
 from dashboard.core.db import Lake
 root, n = Path(sys.argv[1]), int(sys.argv[2])
 demo.generate(root / "exports", cases=n, seed=7, end_month="2026-10")

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from dashboard.core.db import REPO_ROOT, Lake
 from dashboard.core.text import join, pick, t
+from dashboard.resources import PACKAGE
 
 app = typer.Typer(help="Service Hall Scorecard (政务服务中心考核看板).", no_args_is_help=True, add_completion=False)
 err = Console(stderr=True, soft_wrap=True)
@@ -88,7 +89,7 @@ def demo(
     as_json: AsJson = False,
 ) -> None:
     """Generate deterministic demo exports for a city hall (Parquet, plus one month as Chinese-header XLSX)."""
-    from dashboard.core import demo as demo_mod
+    from dashboard import demo as demo_mod
 
     target = out_dir or Lake.default().demo_exports
     with _progress(as_json) as bar:
@@ -271,11 +272,15 @@ def serve(
                       f"{' or '.join(map(str, secrets_files(secrets)))} ([auth] with redirect_uri, cookie_secret, "
                       "client_id, client_secret, server_metadata_url), anyone who reaches the port would read every "
                       "unit. Configure sign-in (see the README) or serve on 127.0.0.1.")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboard" / "app.py"),
+    cmd = [sys.executable, "-m", "streamlit", "run", str(PACKAGE / "app.py"),
            "--server.port", str(port), "--server.address", address, "--server.headless", "true"]
     if secrets is not None:
         cmd += ["--secrets.files", str(secrets.resolve())]
-    raise typer.Exit(subprocess.call(cmd, cwd=REPO_ROOT, env=os.environ.copy()))
+    # The server starts beside its config (.streamlit/); the data folder and roles file stay the caller's.
+    from dashboard.core.access import roles_path
+
+    env = {**os.environ, "HALL_DATA": str(Lake.default().root), "HALL_ROLES": str(roles_path())}
+    raise typer.Exit(subprocess.call(cmd, cwd=REPO_ROOT, env=env))
 
 
 rules_app = typer.Typer(help="Assessment rules (考核细则): check files, print rule cards.", no_args_is_help=True)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple, TypedDict
+from typing import Any, Literal, NamedTuple, TypedDict
 
 import polars as pl
 import streamlit as st
@@ -102,318 +105,11 @@ def _warehouse(root: str, mart_files: tuple[str, ...]) -> Warehouse:
     return connect(Lake(Path(root)))
 
 
-def _wh(root: str, stamp: _Stamp) -> Warehouse:
-    return _warehouse(root, tuple(name for name, _, _ in stamp))
-
-
-def _key() -> tuple[str, _Stamp]:
-    lake = Lake.default()
-    return str(lake.root), _stamp(lake)
-
-
-@st.cache_data(ttl=_TTL, show_spinner=False)
-def _periods(root: str, stamp: _Stamp, scope: Scope) -> list[str]:
-    return marts.periods(_wh(root, stamp), scope)
-
-
-@st.cache_data(ttl=_TTL, show_spinner=False)
-def _unit_month(root: str, stamp: _Stamp, period: str, scope: Scope) -> pl.DataFrame:
-    return pl.from_arrow(marts.unit_month(_wh(root, stamp), period, scope))
-
-
-@st.cache_data(ttl=_TTL, show_spinner=False)
-def _data_as_of(root: str, stamp: _Stamp, scope: Scope) -> AsOf:
-    info = marts.data_as_of(_wh(root, stamp), scope)
-    return AsOf(**info) if info else AsOf()
-
-
-def periods(scope: Scope) -> list[str]:
-    """Months with unit data the scope may see, newest first ('YYYY-MM')."""
-    root, stamp = _key()
-    return _periods(root, stamp, _norm(scope)) if stamp else []
-
-
-def latest_period(scope: Scope) -> str | None:
-    """The newest month with unit data in scope, or None before the first build."""
-    p = periods(scope)
-    return p[0] if p else None
-
-
-def unit_month(period: str, scope: Scope) -> pl.DataFrame:
-    """One month of the unit_month mart (numerators and denominators per unit), limited to the scope."""
-    root, stamp = _key()
-    return _unit_month(root, stamp, period, _norm(scope))
-
-
-def data_as_of(scope: Scope) -> AsOf:
-    """When the marts were built, the newest month in scope and the case rows behind them; empty before a build."""
-    root, stamp = _key()
-    return _data_as_of(root, stamp, _norm(scope)) if stamp else AsOf()
-
-
 def _rules_stamp() -> tuple[tuple[str, int], ...]:
     # An edited ruleset file changes the scores: its name and mtime join every cache key that scores.
     from dashboard.core.rules.loader import ruleset_files
 
     return tuple((str(p), p.stat().st_mtime_ns) for p in ruleset_files())
-
-
-class RulesetChoice(NamedTuple):
-    """A ruleset that can score a subject over a period: its id (what the URL carries), its names, and its own period
-    (a shorter one is rolled up to the period chosen)."""
-
-    id: str
-    name_zh: str
-    name_en: str
-    period: str
-
-    def name(self, lang: str) -> str:
-        return self.name_zh if lang == "zh" else self.name_en
-
-
-_ORDER = ("month", "quarter", "year")
-
-
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=128)
-def _rulesets_for(subject: str, period: str, rules: tuple) -> list[RulesetChoice]:
-    from dashboard.core.rules.loader import RulesError, find, ruleset_files
-    from dashboard.core.scoring import granularity
-
-    wanted = granularity(period)
-    out: dict[str, RulesetChoice] = {}
-    for path in ruleset_files():
-        if path.parent.name in out:
-            continue
-        try:
-            rs = find(path.parent.name, period).ruleset
-        except RulesError:  # not in force then, or a file that does not load (`hall rules check` names it)
-            continue
-        if rs.subject != subject:
-            continue
-        # Its own period, or a shorter one that the ruleset itself says how to roll up (a sum or a mean): a scheme
-        # that never says how its months make a quarter is not offered for one.
-        if rs.period == wanted or (_ORDER.index(rs.period) < _ORDER.index(wanted)
-                                   and any(r.period == wanted for r in rs.rollups)):
-            out[rs.id] = RulesetChoice(rs.id, rs.name.zh, rs.name.en, rs.period)
-    return list(out.values())
-
-
-def rulesets_for(subject: str, period: str) -> list[RulesetChoice]:
-    """The rulesets in force for the period (a month, quarter or year) that score `subject` (unit, window or staff)
-    over it, by id: those whose own period it is, and shorter ones with a roll-up to it."""
-    return _rulesets_for(subject, period, _rules_stamp())
-
-
-def default_ruleset(subject: str, ids: list[str]) -> str | None:
-    """The ruleset a page opens on among `ids`: the catalog's declared default for the subject
-    (`default_rulesets` in rulesets/_catalog.yaml) when it is offered, else the first; None when there is none."""
-    from dashboard.core.contract import load_catalog
-
-    declared = (load_catalog().get("default_rulesets") or {}).get(subject)
-    return declared if declared in ids else (ids[0] if ids else None)
-
-
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
-def _bulletin(root: str, stamp: _Stamp, rules: tuple, period: str, ruleset: str, lang: str, scope: Scope):
-    from dashboard.core import bulletin as core_bulletin
-
-    return core_bulletin.build(_wh(root, stamp), period, ruleset, lang, scope)
-
-
-def bulletin(period: str, ruleset: str, lang: str, scope: Scope):
-    """The month's bulletin content (ranking, 红黑榜, breaches, deductions) for the scope, in one language."""
-    root, stamp = _key()
-    return _bulletin(root, stamp, _rules_stamp(), period, ruleset, lang, _norm(scope))
-
-
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=16)
-def _bulletin_files(root: str, stamp: _Stamp, rules: tuple, period: str, ruleset: str, lang: str,
-                    scope: Scope) -> tuple[bytes, bytes]:
-    from dashboard.core import report
-
-    b = _bulletin(root, stamp, rules, period, ruleset, lang, scope)
-    return report.to_xlsx(b), report.to_pdf(b)[0]
-
-
-def bulletin_files(period: str, ruleset: str, lang: str, scope: Scope) -> tuple[bytes, bytes]:
-    """The bulletin as (XLSX, PDF) bytes, built once per month, ruleset, language and scope."""
-    root, stamp = _key()
-    return _bulletin_files(root, stamp, _rules_stamp(), period, ruleset, lang, _norm(scope))
-
-
-def bulletin_file_makers(period: str, ruleset: str, lang: str, scope: Scope):
-    """(xlsx, pdf): callables a download button runs when clicked. Streamlit runs them outside the script, where
-    nobody is signed in, so the user's scope is narrowed now, while the session is known, and travels with them."""
-    root, stamp, rules, narrowed = *_key(), _rules_stamp(), _norm(scope)
-
-    def xlsx() -> bytes:
-        return _bulletin_files(root, stamp, rules, period, ruleset, lang, narrowed)[0]
-
-    def pdf() -> bytes:
-        return _bulletin_files(root, stamp, rules, period, ruleset, lang, narrowed)[1]
-
-    return xlsx, pdf
-
-
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
-def _scores(root: str, stamp: _Stamp, rules: tuple, ruleset: str, period: str, scope: Scope):
-    from dashboard.core import scoring
-
-    s = scoring.score(_wh(root, stamp), ruleset, period, scope)
-    return pl.from_arrow(s.results), pl.from_arrow(s.items), pl.from_arrow(s.lines)
-
-
-def scores(ruleset: str, period: str, scope: Scope) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(results, score_items, score_lines) of a ruleset over a period, limited to the scope (ranks hall-wide)."""
-    root, stamp = _key()
-    return _scores(root, stamp, _rules_stamp(), ruleset, period, _norm(scope))
-
-
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=256)
-def _slice(root: str, stamp: _Stamp, grain: str, period: str, scope: Scope, unit: str | None) -> pl.DataFrame:
-    return pl.from_arrow(marts.slice_mart(_wh(root, stamp), grain, period, scope, unit))
-
-
-def mart_slice(grain: str, period: str, scope: Scope, unit: str | None = None) -> pl.DataFrame:
-    """A grain's rows for a month, quarter or year (Σnum/Σden over months), limited to the scope and a unit."""
-    root, stamp = _key()
-    return _slice(root, stamp, grain, period, _norm(scope), unit)
-
-
-def all_rulesets() -> list[str]:
-    """Every ruleset id shipped, sorted."""
-    from dashboard.core.rules.loader import ruleset_files
-
-    return sorted({p.parent.name for p in ruleset_files()})
-
-
-# --- Rules page: versions, rule cards, embedded cases, version diffs and what-if scoring by version file ---
-
-
-@st.cache_data(ttl=_TTL, show_spinner=False)
-def _ruleset_versions(rules: tuple) -> list:
-    from dashboard.core.rules.diff import versions
-
-    return versions()
-
-
-def ruleset_versions() -> list:
-    """Every version file of every ruleset (`rules.diff.Version`: id, version, effective periods, sha256)."""
-    return _ruleset_versions(_rules_stamp())
-
-
-@st.cache_data(ttl=_TTL, show_spinner=False)
-def _version_rollups(rules: tuple) -> dict[str, tuple[str, ...]]:
-    from dashboard.core import whatif
-    from dashboard.core.rules.diff import versions
-
-    return whatif.rollups_of(versions())
-
-
-def version_rollups() -> dict[str, tuple[str, ...]]:
-    """Each version file's roll-ups (the quarter or year it says how to score from its own periods), by relpath."""
-    return _version_rollups(_rules_stamp())
-
-
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
-def _rule_card(rules: tuple, relpath: str, lang: str) -> str:
-    from dashboard.core.rules import explain
-    from dashboard.core.rules.diff import resolve
-    from dashboard.core.rules.loader import load
-
-    one = load(resolve(relpath))
-    return explain.card(one.ruleset, lang, one.path.stem, one.sha256)
-
-
-def rule_card(relpath: str, lang: str) -> str:
-    """The rule card (Markdown) of a version file named relative to the rulesets folder."""
-    return _rule_card(_rules_stamp(), relpath, lang)
-
-
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
-def _ruleset_cases(rules: tuple, relpath: str) -> list:
-    from dashboard.core.rules.casebook import summarize
-    from dashboard.core.rules.diff import resolve
-    from dashboard.core.rules.loader import load
-
-    return summarize(load(resolve(relpath)).ruleset)
-
-
-def ruleset_cases(relpath: str) -> list:
-    """A version's embedded cases run through the compiled rules (`rules.casebook.CaseSummary`, in file order)."""
-    return _ruleset_cases(_rules_stamp(), relpath)
-
-
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
-def _version_diff(rules: tuple, old: str, new: str):
-    from dashboard.core.rules.diff import diff, resolve
-
-    return diff(resolve(old), resolve(new))
-
-
-def version_diff(old: str, new: str):
-    """Two version files compared (`rules.diff.VersionDiff`): unified text diff and the rules added/removed/changed."""
-    return _version_diff(_rules_stamp(), old, new)
-
-
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
-def _scores_file(root: str, stamp: _Stamp, rules: tuple, relpath: str, period: str, scope: Scope):
-    from dashboard.core import whatif
-
-    s = whatif.score_file(_wh(root, stamp), relpath, period, scope)
-    return pl.from_arrow(s.results), pl.from_arrow(s.items), pl.from_arrow(s.lines)
-
-
-def scores_file(relpath: str, period: str, scope: Scope) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(results, score_items, score_lines) of one version file over a period, in force then or not (what-if)."""
-    root, stamp = _key()
-    return _scores_file(root, stamp, _rules_stamp(), relpath, period, _norm(scope))
-
-
-# ----------------------------------------------------------------------------- window page and data page
-
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=256)
-def _window_histogram(root: str, stamp: _Stamp, period: str, unit: str, window: str, scope: Scope) -> pl.DataFrame:
-    from dashboard.core import windows
-
-    return pl.from_arrow(windows.handling_histogram(_wh(root, stamp), period, unit, window, scope))
-
-
-def window_histogram(period: str, unit: str, window: str, scope: Scope) -> pl.DataFrame:
-    """(handling_days, cases) of the window's completed 承诺件 in the period, from the facts; empty before a build."""
-    root, stamp = _key()
-    if not stamp:
-        return pl.DataFrame(schema={"handling_days": pl.Int32, "cases": pl.Int64})
-    return _window_histogram(root, stamp, period, unit, window, _norm(scope))
-
-
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=256)
-def _window_bad_tags(root: str, stamp: _Stamp, period: str, unit: str, window: str, scope: Scope) -> list:
-    from dashboard.core import windows
-
-    return windows.bad_rating_tags(_wh(root, stamp), period, unit, window, scope)
-
-
-def window_bad_tags(period: str, unit: str, window: str, scope: Scope) -> list[str | None]:
-    """The tag text of each counted bad rating (1–2) of the window in the period (None: no tag chosen)."""
-    root, stamp = _key()
-    return _window_bad_tags(root, stamp, period, unit, window, _norm(scope)) if stamp else []
-
-
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=256)
-def _window_load(root: str, stamp: _Stamp, source: str, period: str, unit: str, window: str,
-                 scope: Scope) -> pl.DataFrame:
-    from dashboard.core import windows
-
-    return pl.from_arrow(windows.load_bins(_wh(root, stamp), source, period, unit, window, scope))
-
-
-def window_load(source: str, period: str, unit: str, window: str, scope: Scope) -> pl.DataFrame:
-    """(weekday 1–7, hour, n) of cases accepted or tickets issued at the window in the period, Beijing time."""
-    root, stamp = _key()
-    if not stamp:
-        return pl.DataFrame(schema={"weekday": pl.Int32, "hour": pl.Int32, "n": pl.Int64})
-    return _window_load(root, stamp, source, period, unit, window, _norm(scope))
 
 
 # What the gate has written: every run adds an ingest-log file, so the log files' names and times (with the
@@ -449,33 +145,308 @@ def _lake_warehouse(root: str, present: tuple[str, ...]) -> Warehouse:
     return connect(Lake(Path(root)))
 
 
-def _lake_key() -> tuple[str, tuple[str, ...], _LakeStamp, _Stamp]:
+Reads = Literal["marts", "rules", "lake"]
+
+
+class Snapshot(NamedTuple):
+    """What a cached answer is computed from, and so part of its key: the data folder and the stamps of what it reads
+    there (mart files; ruleset files; for the gate's records, the tables present and the ingest log)."""
+
+    root: str = ""
+    marts: _Stamp = ()
+    rules: tuple[tuple[str, int], ...] = ()
+    present: tuple[str, ...] = ()
+    log: _LakeStamp = ()
+
+    def warehouse(self) -> Warehouse:
+        """The warehouse over these mart files."""
+        return _warehouse(self.root, tuple(name for name, _, _ in self.marts))
+
+    def lake_warehouse(self) -> Warehouse:
+        """The warehouse over every table, log, fact and mart file present (the gate's own records)."""
+        return _lake_warehouse(self.root, self.present)
+
+
+def _snapshot(reads: tuple[Reads, ...]) -> Snapshot:
     lake = Lake.default()
-    return str(lake.root), _present(lake), _lake_stamp(lake), _stamp(lake)
+    stamps: dict[str, Any] = {"rules": _rules_stamp()} if "rules" in reads else {}
+    if "marts" in reads or "lake" in reads:
+        stamps.update(root=str(lake.root), marts=_stamp(lake))
+    if "lake" in reads:
+        stamps.update(present=_present(lake), log=_lake_stamp(lake))
+    return Snapshot(**stamps)
 
 
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
-def _freshness(root: str, present: tuple, log: _LakeStamp, stamp: _Stamp, scope: Scope) -> list[dict]:
-    from dashboard.core import freshness
+def scoped_cache(*reads: Reads, max_entries: int | None = None, needs_marts: bool = False,
+                 allowed: Callable[[Scope], bool] | None = None, empty: Callable[[], Any] | None = None):
+    """Cache a data function `f(at: Snapshot, *args, scope)` as the public `f(*args, scope)` keyed by the snapshot of
+    what it reads and the caller's scope narrowed to the signed-in user's (`empty()` when not `allowed`, or before
+    the first build if `needs_marts`); `f.at(snapshot, *args, scope)` calls the cache with a scope already narrowed."""
 
-    return freshness.table_freshness(_lake_warehouse(root, present), scope)
+    def wrap(compute: Callable) -> Callable:
+        cached = st.cache_data(ttl=_TTL, show_spinner=False, max_entries=max_entries)(compute)
+        full = inspect.signature(compute)
+        public = full.replace(parameters=list(full.parameters.values())[1:])
+        scoped = "scope" in public.parameters
+
+        @functools.wraps(compute)
+        def call(*args, **kwargs):
+            bound = public.bind(*args, **kwargs)
+            bound.apply_defaults()
+            if allowed is not None and not allowed(bound.arguments["scope"]):
+                return empty()
+            at = _snapshot(reads)
+            if needs_marts and not at.marts:
+                return empty()
+            # A page may pass a list of months: as a tuple it is one cache entry whichever sequence was passed.
+            for name, value in bound.arguments.items():
+                if isinstance(value, list):
+                    bound.arguments[name] = tuple(value)
+            if scoped:
+                bound.arguments["scope"] = _norm(bound.arguments["scope"])
+            return cached(at, *bound.args, **bound.kwargs)
+
+        call.__signature__ = public  # type: ignore[attr-defined]
+        call.at = cached  # type: ignore[attr-defined]
+        return call
+
+    return wrap
 
 
-def freshness(scope: Scope) -> list[dict]:
+@scoped_cache("marts", needs_marts=True, empty=list)
+def periods(at: Snapshot, scope: Scope) -> list[str]:
+    """Months with unit data the scope may see, newest first ('YYYY-MM')."""
+    return marts.periods(at.warehouse(), scope)
+
+
+def latest_period(scope: Scope) -> str | None:
+    """The newest month with unit data in scope, or None before the first build."""
+    p = periods(scope)
+    return p[0] if p else None
+
+
+@scoped_cache("marts")
+def unit_month(at: Snapshot, period: str, scope: Scope) -> pl.DataFrame:
+    """One month of the unit_month mart (numerators and denominators per unit), limited to the scope."""
+    return pl.from_arrow(marts.unit_month(at.warehouse(), period, scope))
+
+
+@scoped_cache("marts", needs_marts=True, empty=AsOf)
+def data_as_of(at: Snapshot, scope: Scope) -> AsOf:
+    """When the marts were built, the newest month in scope and the case rows behind them; empty before a build."""
+    info = marts.data_as_of(at.warehouse(), scope)
+    return AsOf(**info) if info else AsOf()
+
+
+class RulesetChoice(NamedTuple):
+    """A ruleset that can score a subject over a period: its id (what the URL carries), its names, and its own period
+    (a shorter one is rolled up to the period chosen)."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    period: str
+
+    def name(self, lang: str) -> str:
+        return self.name_zh if lang == "zh" else self.name_en
+
+
+_ORDER = ("month", "quarter", "year")
+
+
+@scoped_cache("rules", max_entries=128)
+def rulesets_for(at: Snapshot, subject: str, period: str) -> list[RulesetChoice]:
+    """The rulesets in force for the period (a month, quarter or year) that score `subject` (unit, window or staff)
+    over it, by id: those whose own period it is, and shorter ones with a roll-up to it."""
+    from dashboard.core.rules.loader import RulesError, find, ruleset_files
+    from dashboard.core.scoring import granularity
+
+    wanted = granularity(period)
+    out: dict[str, RulesetChoice] = {}
+    for path in ruleset_files():
+        if path.parent.name in out:
+            continue
+        try:
+            rs = find(path.parent.name, period).ruleset
+        except RulesError:  # not in force then, or a file that does not load (`hall rules check` names it)
+            continue
+        if rs.subject != subject:
+            continue
+        # Its own period, or a shorter one that the ruleset itself says how to roll up (a sum or a mean): a scheme
+        # that never says how its months make a quarter is not offered for one.
+        if rs.period == wanted or (_ORDER.index(rs.period) < _ORDER.index(wanted)
+                                   and any(r.period == wanted for r in rs.rollups)):
+            out[rs.id] = RulesetChoice(rs.id, rs.name.zh, rs.name.en, rs.period)
+    return list(out.values())
+
+
+def default_ruleset(subject: str, ids: list[str]) -> str | None:
+    """The ruleset a page opens on among `ids`: the catalog's declared default for the subject
+    (`default_rulesets` in rulesets/_catalog.yaml) when it is offered, else the first; None when there is none."""
+    from dashboard.core.contract import load_catalog
+
+    declared = (load_catalog().get("default_rulesets") or {}).get(subject)
+    return declared if declared in ids else (ids[0] if ids else None)
+
+
+@scoped_cache("marts", "rules", max_entries=32)
+def bulletin(at: Snapshot, period: str, ruleset: str, lang: str, scope: Scope):
+    """The month's bulletin content (ranking, 红黑榜, breaches, deductions) for the scope, in one language."""
+    from dashboard.core import bulletin as core_bulletin
+
+    return core_bulletin.build(at.warehouse(), period, ruleset, lang, scope)
+
+
+@scoped_cache("marts", "rules", max_entries=16)
+def bulletin_files(at: Snapshot, period: str, ruleset: str, lang: str, scope: Scope) -> tuple[bytes, bytes]:
+    """The bulletin as (XLSX, PDF) bytes, built once per month, ruleset, language and scope."""
+    from dashboard.core import report
+
+    b = bulletin.at(at, period, ruleset, lang, scope)
+    return report.to_xlsx(b), report.to_pdf(b)[0]
+
+
+def bulletin_file_makers(period: str, ruleset: str, lang: str, scope: Scope):
+    """(xlsx, pdf): callables a download button runs when clicked. Streamlit runs them outside the script, where
+    nobody is signed in, so the user's scope is narrowed now, while the session is known, and travels with them."""
+    at, narrowed = _snapshot(("marts", "rules")), _norm(scope)
+
+    def xlsx() -> bytes:
+        return bulletin_files.at(at, period, ruleset, lang, narrowed)[0]
+
+    def pdf() -> bytes:
+        return bulletin_files.at(at, period, ruleset, lang, narrowed)[1]
+
+    return xlsx, pdf
+
+
+@scoped_cache("marts", "rules", max_entries=64)
+def scores(at: Snapshot, ruleset: str, period: str, scope: Scope) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(results, score_items, score_lines) of a ruleset over a period, limited to the scope (ranks hall-wide)."""
+    from dashboard.core import scoring
+
+    s = scoring.score(at.warehouse(), ruleset, period, scope)
+    return pl.from_arrow(s.results), pl.from_arrow(s.items), pl.from_arrow(s.lines)
+
+
+@scoped_cache("marts", max_entries=256)
+def mart_slice(at: Snapshot, grain: str, period: str, scope: Scope, unit: str | None = None) -> pl.DataFrame:
+    """A grain's rows for a month, quarter or year (Σnum/Σden over months), limited to the scope and a unit."""
+    return pl.from_arrow(marts.slice_mart(at.warehouse(), grain, period, scope, unit))
+
+
+def all_rulesets() -> list[str]:
+    """Every ruleset id shipped, sorted."""
+    from dashboard.core.rules.loader import ruleset_files
+
+    return sorted({p.parent.name for p in ruleset_files()})
+
+
+# --- Rules page: versions, rule cards, embedded cases, version diffs and what-if scoring by version file ---
+
+
+@scoped_cache("rules")
+def ruleset_versions(at: Snapshot) -> list:
+    """Every version file of every ruleset (`rules.diff.Version`: id, version, effective periods, sha256)."""
+    from dashboard.core.rules.diff import versions
+
+    return versions()
+
+
+@scoped_cache("rules")
+def version_rollups(at: Snapshot) -> dict[str, tuple[str, ...]]:
+    """Each version file's roll-ups (the quarter or year it says how to score from its own periods), by relpath."""
+    from dashboard.core import whatif
+    from dashboard.core.rules.diff import versions
+
+    return whatif.rollups_of(versions())
+
+
+@scoped_cache("rules", max_entries=64)
+def rule_card(at: Snapshot, relpath: str, lang: str) -> str:
+    """The rule card (Markdown) of a version file named relative to the rulesets folder."""
+    from dashboard.core.rules import explain
+    from dashboard.core.rules.diff import resolve
+    from dashboard.core.rules.loader import load
+
+    one = load(resolve(relpath))
+    return explain.card(one.ruleset, lang, one.path.stem, one.sha256)
+
+
+@scoped_cache("rules", max_entries=64)
+def ruleset_cases(at: Snapshot, relpath: str) -> list:
+    """A version's embedded cases run through the compiled rules (`rules.casebook.CaseSummary`, in file order)."""
+    from dashboard.core.rules.casebook import summarize
+    from dashboard.core.rules.diff import resolve
+    from dashboard.core.rules.loader import load
+
+    return summarize(load(resolve(relpath)).ruleset)
+
+
+@scoped_cache("rules", max_entries=64)
+def version_diff(at: Snapshot, old: str, new: str):
+    """Two version files compared (`rules.diff.VersionDiff`): unified text diff and the rules added/removed/changed."""
+    from dashboard.core.rules.diff import diff, resolve
+
+    return diff(resolve(old), resolve(new))
+
+
+@scoped_cache("marts", "rules", max_entries=32)
+def scores_file(at: Snapshot, relpath: str, period: str,
+                scope: Scope) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(results, score_items, score_lines) of one version file over a period, in force then or not (what-if)."""
+    from dashboard.core import whatif
+
+    s = whatif.score_file(at.warehouse(), relpath, period, scope)
+    return pl.from_arrow(s.results), pl.from_arrow(s.items), pl.from_arrow(s.lines)
+
+
+# ----------------------------------------------------------------------------- window page and data page
+
+def _empty_histogram() -> pl.DataFrame:
+    return pl.DataFrame(schema={"handling_days": pl.Int32, "cases": pl.Int64})
+
+
+def _empty_load() -> pl.DataFrame:
+    return pl.DataFrame(schema={"weekday": pl.Int32, "hour": pl.Int32, "n": pl.Int64})
+
+
+@scoped_cache("marts", max_entries=256, needs_marts=True, empty=_empty_histogram)
+def window_histogram(at: Snapshot, period: str, unit: str, window: str, scope: Scope) -> pl.DataFrame:
+    """(handling_days, cases) of the window's completed 承诺件 in the period, from the facts; empty before a build."""
+    from dashboard.core import windows
+
+    return pl.from_arrow(windows.handling_histogram(at.warehouse(), period, unit, window, scope))
+
+
+@scoped_cache("marts", max_entries=256, needs_marts=True, empty=list)
+def window_bad_tags(at: Snapshot, period: str, unit: str, window: str, scope: Scope) -> list[str | None]:
+    """The tag text of each counted bad rating (1–2) of the window in the period (None: no tag chosen)."""
+    from dashboard.core import windows
+
+    return windows.bad_rating_tags(at.warehouse(), period, unit, window, scope)
+
+
+@scoped_cache("marts", max_entries=256, needs_marts=True, empty=_empty_load)
+def window_load(at: Snapshot, source: str, period: str, unit: str, window: str, scope: Scope) -> pl.DataFrame:
+    """(weekday 1–7, hour, n) of cases accepted or tickets issued at the window in the period, Beijing time."""
+    from dashboard.core import windows
+
+    return pl.from_arrow(windows.load_bins(at.warehouse(), source, period, unit, window, scope))
+
+
+@scoped_cache("lake", max_entries=32)
+def freshness(at: Snapshot, scope: Scope) -> list[dict]:
     """Per input table: rows in the warehouse (latest versions), newest month, files, last accepted file."""
-    root, present, log, stamp = _lake_key()
-    return _freshness(root, present, log, stamp, _norm(scope))
+    from dashboard.core import freshness as core_freshness
+
+    return core_freshness.table_freshness(at.lake_warehouse(), scope)
 
 
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
-def _build_info(root: str, stamp: _Stamp) -> dict:
-    return marts.build_info(Lake(Path(root)))
-
-
-def build_info() -> dict:
+@scoped_cache("marts", max_entries=8)
+def build_info(at: Snapshot) -> dict:
     """What the last `hall build` recorded (built_at, seconds, rows per fact and mart, options); {} before one."""
-    root, stamp = _key()
-    return _build_info(root, stamp)
+    return marts.build_info(Lake(Path(at.root)))
 
 
 def _admin(scope: Scope) -> bool:
@@ -483,36 +454,22 @@ def _admin(scope: Scope) -> bool:
     return _may("view_operations") and _norm(scope) is None
 
 
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
-def _ingest_log(root: str, present: tuple, log: _LakeStamp) -> list[dict]:
-    from dashboard.core import freshness
-
-    return freshness.ingest_log(_lake_warehouse(root, present))
-
-
-def ingest_log(scope: Scope) -> list[dict]:
+@scoped_cache("lake", max_entries=8, allowed=_admin, empty=list)
+def ingest_log(at: Snapshot, scope: Scope) -> list[dict]:
     """The gate's outcomes, newest first (file, table, status, rows in/accepted/quarantined); whole-hall scope only."""
-    if not _admin(scope):
-        return []
-    root, present, log, _ = _lake_key()
-    return _ingest_log(root, present, log)
+    from dashboard.core import freshness as core_freshness
+
+    return core_freshness.ingest_log(at.lake_warehouse())
 
 
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=8)
-def _quarantine(root: str, present: tuple, log: _LakeStamp, reason: str | None) -> tuple[list[dict], list[dict]]:
-    from dashboard.core import freshness
-
-    wh = _lake_warehouse(root, present)
-    return freshness.quarantine_counts(wh), freshness.quarantine_sample(wh, reason=reason)
-
-
-def quarantine(scope: Scope, reason: str | None = None) -> tuple[list[dict], list[dict]]:
+@scoped_cache("lake", max_entries=8, allowed=_admin, empty=lambda: ([], []))
+def quarantine(at: Snapshot, scope: Scope, reason: str | None = None) -> tuple[list[dict], list[dict]]:
     """(counts per level, table and reason; a sample of quarantined rows without their values), optionally of one
     reason; whole-hall scope only."""
-    if not _admin(scope):
-        return [], []
-    root, present, log, _ = _lake_key()
-    return _quarantine(root, present, log, reason)
+    from dashboard.core import freshness as core_freshness
+
+    wh = at.lake_warehouse()
+    return core_freshness.quarantine_counts(wh), core_freshness.quarantine_sample(wh, reason=reason)
 
 
 def ingest_uploads(files: list[tuple[str, bytes]], scope: Scope = None, progress=None, waiting=None):
@@ -575,8 +532,10 @@ def audit_entries(limit: int = 500) -> list[dict]:
 # --- rankings and trends ---------------------------------------------------------------------------------------------
 
 
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
-def _ruleset_meta(ruleset: str, period: str, rules: tuple) -> dict:
+@scoped_cache("rules", max_entries=64)
+def ruleset_meta(at: Snapshot, ruleset: str, period: str) -> dict:
+    """The version of a ruleset in force for the period, summarised: names, subject, maximum, pass line, grades (a
+    roll-up's own when the period is longer than the ruleset's), its own period and how its parts combine."""
     from dashboard.core.rankings import pass_line
     from dashboard.core.rules.loader import find
     from dashboard.core.scoring import granularity, parts_of
@@ -599,35 +558,26 @@ def _ruleset_meta(ruleset: str, period: str, rules: tuple) -> dict:
             "own_period": rs.period, "combine": combine}
 
 
-def ruleset_meta(ruleset: str, period: str) -> dict:
-    """The version of a ruleset in force for the period, summarised: names, subject, maximum, pass line, grades (a
-    roll-up's own when the period is longer than the ruleset's), its own period and how its parts combine."""
-    return _ruleset_meta(ruleset, period, _rules_stamp())
-
-
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=128)
-def _rule_lines(ruleset: str, period: str, metric: str, rules: tuple) -> list:
-    from dashboard.core.rankings import rule_lines
+@scoped_cache("rules", max_entries=128)
+def rule_lines(at: Snapshot, ruleset: str, period: str, metric: str) -> list:
+    """The values the ruleset in force for the period compares `metric` with (`rankings.RuleLine`)."""
+    from dashboard.core import rankings
     from dashboard.core.rules.loader import find
 
-    return rule_lines(find(ruleset, period).ruleset, metric)
+    return rankings.rule_lines(find(ruleset, period).ruleset, metric)
 
 
-def rule_lines(ruleset: str, period: str, metric: str) -> list:
-    """The values the ruleset in force for the period compares `metric` with (`rankings.RuleLine`)."""
-    return _rule_lines(ruleset, period, metric, _rules_stamp())
-
-
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=32)
-def _score_history(root: str, stamp: _Stamp, rules: tuple, ruleset: str, months: tuple[str, ...],
-                   scope: Scope) -> pl.DataFrame:
+@scoped_cache("marts", "rules", max_entries=32)
+def score_history(at: Snapshot, ruleset: str, months: list[str], scope: Scope) -> pl.DataFrame:
+    """(period, subject, total, rank) of a monthly ruleset in each month given (months it was not in force are
+    left out), limited to the scope; each month is the same cached scoring the other pages use."""
     from dashboard.core import scoring
     from dashboard.core.metrics import MetricsError
     from dashboard.core.rules.loader import RulesError
 
     schema = {"period": pl.String, "subject": pl.String, "total": pl.Decimal(18, 2), "rank": pl.Int64}
     try:  # every month in one compiled pass per version; months before the ruleset came into force are left out
-        results = pl.from_arrow(scoring.score_months(_wh(root, stamp), ruleset, list(months), scope))
+        results = pl.from_arrow(scoring.score_months(at.warehouse(), ruleset, list(months), scope))
     except (RulesError, MetricsError):
         return pl.DataFrame(schema=schema)
     if results.is_empty() or "total" not in results.columns:
@@ -635,34 +585,26 @@ def _score_history(root: str, stamp: _Stamp, rules: tuple, ruleset: str, months:
     return results.select(["period", "subject", "total", "rank"]).cast(schema)
 
 
-def score_history(ruleset: str, months: list[str], scope: Scope) -> pl.DataFrame:
-    """(period, subject, total, rank) of a monthly ruleset in each month given (months it was not in force are
-    left out), limited to the scope; each month is the same cached scoring the other pages use."""
-    root, stamp = _key()
-    return _score_history(root, stamp, _rules_stamp(), ruleset, tuple(months), _norm(scope))
-
-
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
-def _mart_months(root: str, stamp: _Stamp, grain: str, months: tuple[str, ...], scope: Scope) -> pl.DataFrame:
-    frames = [_slice(root, stamp, grain, month, scope, None) for month in months]
-    return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
-
-
-def mart_months(grain: str, months: list[str], scope: Scope) -> pl.DataFrame:
+@scoped_cache("marts", max_entries=64)
+def mart_months(at: Snapshot, grain: str, months: list[str], scope: Scope) -> pl.DataFrame:
     """A grain's rows for each of several months, one block per month (for trends), limited to the scope."""
-    root, stamp = _key()
-    return _mart_months(root, stamp, grain, tuple(months), _norm(scope))
+    frames = [mart_slice.at(at, grain, month, scope, None) for month in months]
+    return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
 
 
 # Fewer units than this in a 圈层 and its average would be (nearly) one unit's own figures: it is not shown.
 MIN_GROUP_UNITS = 3
 
 
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=64)
-def _group_average(root: str, stamp: _Stamp, months: tuple[str, ...], num: str, den: str | None) -> dict:
+@scoped_cache("marts", max_entries=64, needs_marts=True, empty=dict)
+def group_average(at: Snapshot, months: list[str], num: str,
+                  den: str | None) -> dict[tuple[str, str], tuple[int, int | None]]:
+    """(month, 圈层) → pooled (Σnum, Σden) over every unit of the group in the hall, whoever asks: an aggregate, not
+    any unit's figures (groups of fewer than MIN_GROUP_UNITS units are left out for that reason)."""
     from dashboard.core.rankings import group_average as pooled_by_group
 
-    rows = _mart_months(root, stamp, "unit_month", months, None).to_dicts()
+    # Every unit of the hall, whoever asks: the cache is called directly, past the scope narrowing.
+    rows = mart_months.at(at, "unit_month", months, None).to_dicts()
     members: dict[tuple, int] = {}
     for r in rows:
         members[(r["period"], r["unit_group"])] = members.get((r["period"], r["unit_group"]), 0) + 1
@@ -670,28 +612,16 @@ def _group_average(root: str, stamp: _Stamp, months: tuple[str, ...], num: str, 
             if members.get(k, 0) >= MIN_GROUP_UNITS}
 
 
-def group_average(months: list[str], num: str, den: str | None) -> dict[tuple[str, str], tuple[int, int | None]]:
-    """(month, 圈层) → pooled (Σnum, Σden) over every unit of the group in the hall, whoever asks: an aggregate, not
-    any unit's figures (groups of fewer than MIN_GROUP_UNITS units are left out for that reason)."""
-    root, stamp = _key()
-    return _group_average(root, stamp, tuple(months), num, den) if stamp else {}
-
-
 # --- unit page: a unit's recorded events ------------------------------------------------------------------------------
 
 
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=256)
-def _unit_events(root: str, stamp: _Stamp, unit: str, period: str, scope: Scope) -> pl.DataFrame:
-    from dashboard.core import unit_detail
-
-    return pl.from_arrow(unit_detail.unit_events(_wh(root, stamp), unit, period, scope))
-
-
-def unit_events(unit: str, period: str, scope: Scope) -> pl.DataFrame:
+@scoped_cache("marts", max_entries=256)
+def unit_events(at: Snapshot, unit: str, period: str, scope: Scope) -> pl.DataFrame:
     """The hall office's records about a unit in the period, newest first: occurred_at (Beijing, text), event_type,
     name_zh, name_en, kind, level, severity, count, status — never the note or who recorded it."""
-    root, stamp = _key()
-    return _unit_events(root, stamp, unit, period, _norm(scope))
+    from dashboard.core import unit_detail
+
+    return pl.from_arrow(unit_detail.unit_events(at.warehouse(), unit, period, scope))
 
 
 # --- who may see what ---------------------------------------------------------------------------------------------
@@ -722,17 +652,12 @@ def roles_file():
     return _roles_file(str(path), mtime)
 
 
-@st.cache_data(ttl=_TTL, show_spinner=False, max_entries=4)
-def _unit_directory(root: str, stamp: _Stamp) -> dict[str, str]:
-    wh = _wh(root, stamp)
+@scoped_cache("marts", max_entries=4, needs_marts=True, empty=dict)
+def unit_directory(at: Snapshot) -> dict[str, str]:
+    """Every unit's code and name, for the demo-mode role switcher only (demo mode is loopback-only)."""
+    wh = at.warehouse()
     latest = marts.latest_period(wh, None)
     if latest is None:
         return {}
     rows = marts.unit_month(wh, latest, None).select(["unit_code", "unit_name"]).to_pylist()
     return {r["unit_code"]: r["unit_name"] for r in sorted(rows, key=lambda r: r["unit_code"])}
-
-
-def unit_directory() -> dict[str, str]:
-    """Every unit's code and name, for the demo-mode role switcher only (demo mode is loopback-only)."""
-    root, stamp = _key()
-    return _unit_directory(root, stamp) if stamp else {}

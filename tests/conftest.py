@@ -107,7 +107,8 @@ def units_file(tmp_path) -> Path:
 
 def built_demo(root: Path, *, cases: int, seed: int, end_month: str) -> Lake:
     """A demo generated, sent through the gate and built into marts under `root`, as `make run` does."""
-    from dashboard.core import demo, ingest, marts
+    from dashboard import demo
+    from dashboard.core import ingest, marts
 
     shutil.copytree(REPO_ROOT / "data" / "mappings", root / "mappings")
     lk = Lake(root)

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from python_calamine import CalamineWorkbook
 
-from dashboard.core import demo
+from dashboard import demo
 from dashboard.core.calendar import CalendarError, WorkCalendar
 from dashboard.core.contract import TABLES, event_types
 
@@ -265,7 +265,7 @@ def test_end_month_without_a_holiday_schedule_is_refused(tmp_path):
 
 
 def test_a_month_too_big_for_one_worksheet_is_handed_over_in_parts(tmp_path, monkeypatch):
-    monkeypatch.setattr(demo, "XLSX_ROWS", 40)
+    monkeypatch.setattr(demo.writer, "XLSX_ROWS", 40)  # where generate reads it
     s = demo.generate(tmp_path, cases=2_400, seed=3, end_month=END)
     parts = [f for f in s.files if f.endswith(".xlsx")]
     assert parts == [f"办件明细_{s.months[0]}_{k}.xlsx" for k in range(1, len(parts) + 1)] and len(parts) >= 2

@@ -32,7 +32,7 @@ def test_every_demo_row_is_accounted_for(demo_lake):
 
 def test_demo_dirty_rows_land_in_quarantine_with_reasons(demo_lake):
     """Exactly the rows the generator planted (demo.DIRTY_COUNTS) are quarantined, and nothing else."""
-    from dashboard.core.demo import DIRTY_COUNTS
+    from dashboard.demo import DIRTY_COUNTS
 
     wh = connect(demo_lake)
     got = wh.query("SELECT reason, count(*) AS n FROM quarantine_rows GROUP BY reason").to_pylist()

@@ -16,6 +16,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 
 from dashboard.core.db import REPO_ROOT
+from dashboard.resources import home
 from dashboard.core.rules.loader import Problem, _locate, _plain
 from dashboard.core.rules.model import RuleValueError
 
@@ -162,8 +163,8 @@ class RolesFileError(ValueError):
 
 
 def roles_path() -> Path:
-    """The roles file named by $HALL_ROLES, else `config/roles.yaml` in the repository."""
-    return Path(os.environ.get("HALL_ROLES", REPO_ROOT / "config" / "roles.yaml"))
+    """The roles file named by $HALL_ROLES, else `config/roles.yaml` in the repository (installed: this folder)."""
+    return Path(os.environ.get("HALL_ROLES", home() / "config" / "roles.yaml")).resolve()
 
 
 def load_roles(path: Path) -> RolesFile:

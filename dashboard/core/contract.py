@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 
 import pyarrow as pa
 from ruamel.yaml import YAML
+
+from dashboard import resources
 
 TZ = "Asia/Shanghai"
 TIMESTAMP = pa.timestamp("us", tz=TZ)
@@ -97,7 +98,7 @@ SIGNALS = ("预警", "黄牌", "红牌")
 TICKET_STATUSES = ("served", "no_show")
 APPEALS = ("有效", "误评", "恶意")
 EVENT_LEVELS = ("县级", "市级", "省级", "国家级")
-CATALOG = Path(__file__).resolve().parents[2] / "rulesets" / "_catalog.yaml"
+CATALOG = resources.ROOT / "rulesets" / "_catalog.yaml"
 
 
 @cache

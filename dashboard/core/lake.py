@@ -14,8 +14,8 @@ import pyarrow as pa
 from filelock import FileLock, Timeout
 
 from dashboard.core.contract import TIMESTAMP, Table
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from dashboard.resources import ROOT as REPO_ROOT  # the checkout, or a wheel's copy of its files
+from dashboard.resources import home
 
 LOG_SCHEMAS: dict[str, pa.Schema] = {
     "ingest_log": pa.schema([
@@ -71,8 +71,8 @@ class Lake:
 
     @classmethod
     def default(cls) -> Lake:
-        """The lake named by $HALL_DATA, else `data/` in the repository."""
-        return cls(Path(os.environ.get("HALL_DATA", REPO_ROOT / "data")).resolve())
+        """The lake named by $HALL_DATA, else `data/` in the repository (installed from a wheel: in the current folder)."""
+        return cls(Path(os.environ.get("HALL_DATA", home() / "data")).resolve())
 
     @property
     def demo_exports(self) -> Path:

@@ -118,7 +118,7 @@ def facts_fingerprint(lake: Lake, options: MetricOptions | None = None) -> str:
     h.update(cal.read_bytes() if cal.exists() else b"")
     for name in BASE_FACTS:
         h.update(query_path(name).read_bytes())
-    h.update((REPO_ROOT / "dashboard" / "core" / "db.py").read_bytes())
+    h.update(Path(__file__).with_name("db.py").read_bytes())
     return h.hexdigest()
 
 

@@ -14,6 +14,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from dashboard import resources
 from dashboard.core.metrics import months_of
 from dashboard.core.rules import model as m
 from dashboard.core.rules.kinds import REGISTRY
@@ -198,7 +199,7 @@ def case_problems(one: Loaded) -> list[Problem]:
     return out
 
 
-RULESETS = Path(__file__).resolve().parents[3] / "rulesets"
+RULESETS = resources.ROOT / "rulesets"
 
 
 def ruleset_files(root: Path = RULESETS) -> list[Path]:
