@@ -16,9 +16,9 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 
 from dashboard.core.db import REPO_ROOT
-from dashboard.resources import home
 from dashboard.core.rules.loader import Problem, _locate, _plain
 from dashboard.core.rules.model import RuleValueError
+from dashboard.resources import home
 
 Role = Literal["leadership", "unit_head", "office", "auditor"]
 ROLES: tuple[Role, ...] = ("leadership", "unit_head", "office", "auditor")
