@@ -41,8 +41,8 @@ LINE_NAMES = {
     "total_cap": ("总分超过上限的部分", "Total above the cap"),
     "rounding": ("四舍五入", "Rounding"),
 }
-GRAINS = {"unit": ("unit_month", "unit_code", "unit_name"), "window": ("window_month", "window_code", "window_name"),
-          "staff": ("staff_month", "staff_id", "staff_name")}
+# Subject → (mart, key column, name column), from the marts' headers (@subject).
+GRAINS = marts.SUBJECTS
 EVENT_KEY = {"unit": "unit_code", "window": "window_code", "staff": "staff_id"}
 RESULT_COLUMNS = ("period", "subject", "grp", "total", "grade", "rank", "tier", "award", "excellent", "flags", "ranked")
 
