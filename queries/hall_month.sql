@@ -2,6 +2,12 @@
 -- month from the first with data to the newest acceptance: the hall's numerators and denominators (all of its units
 -- together, plus queue tickets whose unit is unknown); handling median and P90 at this grain. A hall with nothing in
 -- a month still gets its row: counts 0, every denominator 0 ("no data"), no median.
+-- @kind     mart
+-- @keys     period, hall_code
+-- @order    period, hall_code
+-- @label.zh 大厅月度汇总
+-- @label.en Hall × month
+-- @depends  measures, handling_quantiles, units
 with
 
 measured as (

@@ -1,6 +1,13 @@
 -- grain: one row per service item (事项) × unit × month (Asia/Shanghai) with activity; queue tickets without an
 -- item and walk-in ratings form the unit's row with an empty item_code. Same numerators and denominators as
 -- unit_month; handling median and P90 at this grain.
+-- @kind       mart
+-- @keys       period, unit_code, item_code
+-- @order      period, unit_code, item_code
+-- @attributes item_name, item_kind, legal_days, promised_days
+-- @label.zh   事项月度汇总
+-- @label.en   Service item × unit × month
+-- @depends    measures, handling_quantiles, items
 with
 
 measured as (

@@ -1,6 +1,14 @@
 -- grain: one row per staff member × month (Asia/Shanghai) with activity, keyed by the case's unit; work with no
 -- staff number (e.g. queue tickets) forms the unit's row with an empty staff_id. Same numerators and
 -- denominators as unit_month; handling median and P90 at this grain.
+-- @kind       mart
+-- @keys       period, unit_code, staff_id
+-- @order      period, unit_code, staff_id
+-- @attributes staff_name, staff_window_code
+-- @subject    staff
+-- @label.zh   人员月度汇总
+-- @label.en   Staff member × month
+-- @depends    measures, handling_quantiles, staff
 with
 
 measured as (

@@ -1,6 +1,13 @@
 -- grain: one row per unit × day (Asia/Shanghai) with activity, for the running view of the current month
 -- (month to date = Σ over its days): same numerators and denominators as unit_month, and that day's
 -- handling median and P90.
+-- @kind       mart
+-- @keys       date, unit_code
+-- @order      date, unit_code
+-- @attributes period
+-- @label.zh   单位每日汇总
+-- @label.en   Unit × day
+-- @depends    measures, handling_quantiles
 with
 
 measured as (

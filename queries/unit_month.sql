@@ -1,6 +1,14 @@
 -- grain: one row per unit × month (Asia/Shanghai), for every unit active in the month and every month from the
 -- first with data to the newest acceptance: each indicator's numerator and denominator (a rate is
 -- Σnumerator/Σdenominator at any roll-up), plus the month's exact handling-time median and P90.
+-- @kind       mart
+-- @keys       period, unit_code
+-- @order      period, unit_code
+-- @attributes unit_name, unit_kind, unit_group
+-- @subject    unit
+-- @label.zh   单位月度汇总
+-- @label.en   Unit × month
+-- @depends    measures, handling_quantiles, units
 with
 
 measured as (

@@ -1,6 +1,14 @@
 -- grain: one row per window × month (Asia/Shanghai) with activity, keyed by the case's unit; cases handled
 -- outside any window (online, self-service) form the unit's row with an empty window_code. Every numerator
 -- and denominator of unit_month, so windows roll up to their unit exactly; handling median and P90 at this grain.
+-- @kind       mart
+-- @keys       period, unit_code, window_code
+-- @order      period, unit_code, window_code
+-- @attributes window_name, window_kind
+-- @subject    window
+-- @label.zh   窗口月度汇总
+-- @label.en   Window × month
+-- @depends    measures, handling_quantiles, windows
 with
 
 measured as (

@@ -23,9 +23,8 @@ from dashboard.core.db import Lake
 from dashboard.core.metrics import MetricOptions
 
 HERE = Path(__file__).parent / "queries"
-FACT_KEYS = {"fact_cases": ("case_id",), "fact_ratings": ("eval_id",), "fact_signals": ("signal_id",),
-             "fact_tickets": ("ticket_id",)}
-KEYS = {**FACT_KEYS, **marts.MARTS}
+# Rows are found by the keys each query's header declares.
+KEYS = {name: q.keys for name, q in marts.CATALOG.items() if q.keys}
 
 
 def _load(path: Path):
@@ -92,7 +91,7 @@ def test_query_case(query, case, tmp_path):
     options = MetricOptions.from_overrides(case.get("options", {}), f"{query}:{case['name']}")
     marts.build(lake, options=options)
     for name, expected_rows in case["expect"].items():
-        folder = lake.facts if name in FACT_KEYS or name in marts.FACTS else lake.marts
+        folder = lake.facts if name in marts.FACTS else lake.marts
         table = pq.read_table(folder / f"{name}.parquet").to_pylist()
         keys = KEYS[name]
         for exp in expected_rows:

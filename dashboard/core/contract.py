@@ -9,8 +9,9 @@ import pyarrow as pa
 from ruamel.yaml import YAML
 
 from dashboard import resources
+from dashboard.core.period import BEIJING_ZONE
 
-TZ = "Asia/Shanghai"
+TZ = BEIJING_ZONE
 TIMESTAMP = pa.timestamp("us", tz=TZ)
 
 

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from dashboard.core.contract import TABLES, Table
 from dashboard.core.lake import LOG_SCHEMAS, REPO_ROOT, Lake, log_glob
+from dashboard.core.period import BEIJING_ZONE
 
 # Lake and REPO_ROOT are imported from here across the project: they stay importable from db.
 __all__ = ["MART_NAME", "REPO_ROOT", "Lake", "Warehouse", "connect"]
@@ -70,7 +71,7 @@ class Warehouse:
         con.execute("SET allowed_directories = ?", [allowed])
         con.execute("SET enable_external_access = false")
         # A cursor does not inherit a session-level SET; GLOBAL is what every cursor sees.
-        con.execute("SET GLOBAL TimeZone = 'Asia/Shanghai'")
+        con.execute(f"SET GLOBAL TimeZone = '{BEIJING_ZONE}'")
         self._con = con
         self._register_views()
         con.execute("SET lock_configuration = true")

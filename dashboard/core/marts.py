@@ -14,34 +14,37 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dashboard.core.db import REPO_ROOT, Lake, Warehouse, connect
-from dashboard.core.metrics import CST, MetricOptions, MetricsError, metrics, months_of
+from dashboard.core import queries
+from dashboard.core.contract import TABLES
+from dashboard.core.db import Lake, Warehouse, connect
+from dashboard.core.metrics import MetricOptions, MetricsError, metrics, months_of
+from dashboard.core.period import BEIJING
 
-QUERIES = REPO_ROOT / "queries"
+QUERIES = queries.QUERIES
 BUILD_INFO = "_build.json"
-# Build stages under queries/facts, in dependency order: each may read the ones before it, with the order their
-# file is written in. Cases are sorted by (month, unit) so a one-unit drill-down reads only that unit's row
-# groups; the others keep the warehouse's month order (sorting them would cost more than it saves).
-FACTS: dict[str, str | None] = {
-    "fact_cases": "accepted_month, unit_code",
-    "fact_ratings": None,
-    "fact_signals": None,
-    "fact_tickets": None,
-    "measures": "grain, month, date, unit_code",
-    "handling_quantiles": "grain, month, date, unit_code",
-}
+# What each file under queries/ declares in its header (kind, keys, order, attributes, inputs); the build reads the
+# headers again each time, these are the ones the code was started with.
+CATALOG = queries.load(QUERIES)
+# Build stages under queries/facts, each after what it reads, with the order their file is written in. Cases are
+# sorted by (month, unit) so a one-unit drill-down reads only that unit's row groups; the other facts (no @order)
+# keep the warehouse's month order (sorting them would cost more than it saves).
+FACTS: dict[str, str | None] = {n: ", ".join(CATALOG[n].order) or None for n in queries.steps(CATALOG)
+                                if CATALOG[n].kind in ("fact", "stage")}
 # The fact tables proper depend on the warehouse, the calendar, their SQL and only the options of
 # MetricOptions.fact_params (how the export's deadline reads), not on the other options.
-BASE_FACTS = ("fact_cases", "fact_ratings", "fact_signals", "fact_tickets")
-# Marts and their keys: files are sorted by key, so the same warehouse always gives the same rows in order.
-MARTS: dict[str, tuple[str, ...]] = {
-    "unit_month": ("period", "unit_code"),
-    "window_month": ("period", "unit_code", "window_code"),
-    "staff_month": ("period", "unit_code", "staff_id"),
-    "item_month": ("period", "unit_code", "item_code"),
-    "hall_month": ("period", "hall_code"),
-    "unit_day": ("date", "unit_code"),
-}
+BASE_FACTS = tuple(n for n in FACTS if CATALOG[n].kind == "fact")
+# Marts and their keys: files are sorted as their header says, so the same warehouse always gives the same rows.
+MARTS: dict[str, tuple[str, ...]] = {n: CATALOG[n].keys for n in queries.steps(CATALOG)
+                                     if CATALOG[n].kind == "mart"}
+# Descriptive columns carried along when months are summed (one value per key).
+LABELS: dict[str, tuple[str, ...]] = {n: CATALOG[n].attributes for n in MARTS}
+# Scored subjects (unit, window, staff) → their mart, key column and name column.
+SUBJECTS: dict[str, tuple[str, str, str]] = {q.subject: (n, q.keys[-1], q.attributes[0])
+                                             for n, q in CATALOG.items() if q.subject is not None}
+
+
+class AuditError(MetricsError):
+    """An audit under queries/audits/ found rows that break its rule: the build's output is not to be trusted."""
 
 
 @dataclass
@@ -63,8 +66,8 @@ class BuildSummary:
 
 
 def query_path(name: str) -> Path:
-    """The .sql file of a fact stage or a mart."""
-    return QUERIES / "facts" / f"{name}.sql" if name in FACTS else QUERIES / f"{name}.sql"
+    """The .sql file of a fact stage, a mart, a check or an audit."""
+    return CATALOG[name].path
 
 
 def write_calendar(lake: Lake) -> int:
@@ -80,15 +83,15 @@ def write_calendar(lake: Lake) -> int:
     return table.num_rows
 
 
-def _copy(wh: Warehouse, name: str, order: str | None, target: Path, params: dict | None = None) -> int:
-    """Run one query file into a Parquet file (replaced atomically); returns its row count."""
-    sql = query_path(name).read_text(encoding="utf-8")
+def _copy(wh: Warehouse, query: queries.Query, target: Path, params: dict | None = None) -> int:
+    """Run one query file into a Parquet file (replaced atomically), sorted as its header says; returns its row
+    count."""
     tmp = target.with_name(f".{target.name}.tmp")
-    order_by = f" ORDER BY {order}" if order else ""
+    order_by = f" ORDER BY {', '.join(query.order)}" if query.order else ""
     # Large facts favour a fast codec; marts are small and kept compact. Paths are ours (the lake), never user
     # input; values go in as bound parameters.
-    codec = "snappy" if name in BASE_FACTS else "zstd"
-    wh.execute(f"COPY (SELECT * FROM ({sql}){order_by}) TO '{tmp}' "
+    codec = "snappy" if query.kind == "fact" else "zstd"
+    wh.execute(f"COPY (SELECT * FROM ({query.text}){order_by}) TO '{tmp}' "
                f"(FORMAT parquet, COMPRESSION {codec}, ROW_GROUP_SIZE 122880)", params)
     os.replace(tmp, target)
     return _rows(target)
@@ -99,32 +102,42 @@ def _rows(path: Path) -> int:
     return pq.ParquetFile(path).metadata.num_rows
 
 
+def _params(query: queries.Query, pool: dict) -> dict | None:
+    """The named parameters a query's header declares, from what the build has."""
+    missing = [p for p in query.params if p not in pool]
+    if missing:
+        raise queries.QueryError(f"{query.where('params')}: @params {missing[0]}: the build has no such parameter "
+                                 f"(it has {', '.join(sorted(pool))})")
+    return {p: pool[p] for p in query.params} or None
+
+
 FACTS_STAMP = "_facts.json"
-# What the fact tables are computed from: a change to any of these files rebuilds them.
-FACT_INPUTS = ("cases", "evaluations", "supervision", "tickets", "units", "windows", "staff", "items")
 
 
-def facts_fingerprint(lake: Lake, options: MetricOptions | None = None) -> str:
-    """A digest of everything the fact tables depend on: warehouse files, calendar, fact SQL, view code and the
-    options the facts read."""
+def facts_fingerprint(lake: Lake, options: MetricOptions | None = None,
+                      catalog: dict[str, queries.Query] | None = None) -> str:
+    """A digest of everything the fact tables depend on: the warehouse tables their headers name, calendar, fact
+    SQL, view code and the options the facts read."""
+    catalog = catalog if catalog is not None else queries.load(QUERIES)
+    base = [n for n in queries.steps(catalog) if catalog[n].kind == "fact"]
     h = hashlib.sha256()
     fact_options = (options if options is not None else MetricOptions.defaults()).fact_params()
     h.update(json.dumps(fact_options, sort_keys=True).encode())
-    for table in FACT_INPUTS:
+    for table in sorted({d for n in base for d in catalog[n].depends if d in TABLES}):
         for path in sorted(lake.table_dir(table).glob("**/*.parquet")):
             st = path.stat()
             h.update(f"{path.relative_to(lake.warehouse)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
     cal = lake.lake / "calendar.parquet"
     h.update(cal.read_bytes() if cal.exists() else b"")
-    for name in BASE_FACTS:
-        h.update(query_path(name).read_bytes())
+    for name in base:
+        h.update(catalog[name].path.read_bytes())
     h.update(Path(__file__).with_name("db.py").read_bytes())
     return h.hexdigest()
 
 
-def _reusable_facts(lake: Lake, fingerprint: str) -> bool:
+def _reusable_facts(lake: Lake, fingerprint: str, base: list[str]) -> bool:
     stamp = lake.facts / FACTS_STAMP
-    if not stamp.exists() or not all((lake.facts / f"{n}.parquet").exists() for n in BASE_FACTS):
+    if not stamp.exists() or not all((lake.facts / f"{n}.parquet").exists() for n in base):
         return False
     return json.loads(stamp.read_text(encoding="utf-8")).get("fingerprint") == fingerprint
 
@@ -133,8 +146,8 @@ def build(lake: Lake | None = None, progress: Callable[[str, int, int], None] | 
           options: MetricOptions | None = None, full: bool = False,
           waiting: Callable[[str], None] | None = None) -> BuildSummary:
     """Build the fact tables (skipped when nothing they depend on changed, unless `full`), then every mart, with
-    the data folder's definition options (or `options`); one writer per data folder at a time, so a second build
-    waits for the first (`waiting` hears who holds the folder) and never runs beside it."""
+    the data folder's definition options (or `options`), then run every audit; one writer per data folder at a
+    time, so a second build waits for the first (`waiting` hears who holds the folder) and never runs beside it."""
     lake = lake or Lake.default()
     with lake.writer("hall build", waiting):
         return _build(lake, progress, options, full)
@@ -143,49 +156,59 @@ def build(lake: Lake | None = None, progress: Callable[[str, int, int], None] | 
 def _build(lake: Lake, progress, options: MetricOptions | None, full: bool) -> BuildSummary:
     options = options if options is not None else MetricOptions.load(lake.root)
     t0 = time.perf_counter()
+    # The headers are read again on every build, so an edited query file is built as it now stands.
+    catalog = queries.load(QUERIES)
+    order = queries.steps(catalog)
+    base = [n for n in order if catalog[n].kind == "fact"]
     write_calendar(lake)
     lake.facts.mkdir(parents=True, exist_ok=True)
     lake.marts.mkdir(parents=True, exist_ok=True)
-    fingerprint = facts_fingerprint(lake, options)
-    reuse = not full and _reusable_facts(lake, fingerprint)
+    fingerprint = facts_fingerprint(lake, options, catalog)
+    reuse = not full and _reusable_facts(lake, fingerprint, base)
     if not reuse:
         # Facts about to change: a build that fails halfway must not leave them looking current.
         (lake.facts / FACTS_STAMP).unlink(missing_ok=True)
     # A bounded build spills to the lake's temp folder instead of growing with the warehouse.
     wh = connect(lake, memory_limit=os.environ.get("HALL_BUILD_MEMORY", "3GB"))
     summary = BuildSummary(options=dict(options), facts_reused=reuse)
-    steps = [*FACTS, *MARTS]
+    pool = {**options.fact_params(), **options.sql_params()}
+    steps = [*order, "audits"]
     try:
         if not reuse:  # the facts' fingerprint covers the cases and the calendar this check reads
-            _check_calendar(wh, options)
-        for i, name in enumerate(steps):
+            _check_calendar(wh, catalog["calendar_coverage"], pool)
+        for i, name in enumerate(order):
             if progress:
                 progress(name, i, len(steps))
             t = time.perf_counter()
-            if name == "measures":
+            query = catalog[name]
+            if "as_of" in query.params and "as_of" not in pool:
                 summary.as_of, summary.as_of_source = resolve_as_of(wh, options)
-                params = {**options.sql_params(), "as_of": summary.as_of}
+                pool["as_of"] = summary.as_of
+            if query.kind == "mart":
+                target = lake.marts / f"{name}.parquet"
+                summary.marts[name] = _copy(wh, query, target, _params(query, pool))
             else:
-                params = options.fact_params() if name == "fact_cases" else None
-            if name in FACTS:
                 target = lake.facts / f"{name}.parquet"
-                if reuse and name in BASE_FACTS:
+                if reuse and query.kind == "fact":
                     summary.facts[name] = _rows(target)
                 else:
-                    summary.facts[name] = _copy(wh, name, FACTS[name], target, params)
-                wh.register(name, target)
-                if name == BASE_FACTS[-1] and not reuse:
+                    summary.facts[name] = _copy(wh, query, target, _params(query, pool))
+                if name == base[-1] and not reuse:
                     (lake.facts / FACTS_STAMP).write_text(json.dumps({"fingerprint": fingerprint}), encoding="utf-8")
-            else:
-                target = lake.marts / f"{name}.parquet"
-                summary.marts[name] = _copy(wh, name, ", ".join(MARTS[name]), target)
+            # Later steps and the audits read each output by its query's name.
+            wh.register(name, target)
             summary.step_seconds[name] = round(time.perf_counter() - t, 3)
+        if progress:
+            progress("audits", len(order), len(steps))
+        t = time.perf_counter()
+        audit(wh, catalog)
+        summary.step_seconds["audits"] = round(time.perf_counter() - t, 3)
         summary.periods, summary.provisional = _reported_months(wh, summary.as_of, int(options["rectification_days"]))
     finally:
         wh.close()
     summary.seconds = time.perf_counter() - t0
     info = {
-        "built_at": dt.datetime.now(dt.UTC).astimezone(CST).isoformat(timespec="seconds"),
+        "built_at": dt.datetime.now(dt.UTC).astimezone(BEIJING).isoformat(timespec="seconds"),
         "options": summary.options,
         "as_of": summary.as_of,
         "as_of_source": summary.as_of_source,
@@ -200,6 +223,34 @@ def _build(lake: Lake, progress, options: MetricOptions | None, full: bool) -> B
     if progress:
         progress("done", len(steps), len(steps))
     return summary
+
+
+def indicator_columns() -> pa.Table:
+    """The catalog's indicators as columns (indicator, kind, rollup, column_name, role), for the audits to read."""
+    rows = [{"indicator": m.id, "kind": m.kind, "rollup": m.rollup, "column_name": c,
+             "role": ("numerator", "denominator")[i] if len(m.columns) == 2 else "count"}
+            for m in metrics().values() for i, c in enumerate(m.columns)]
+    return pa.Table.from_pylist(rows, schema=pa.schema([(k, pa.string()) for k in
+                                                        ("indicator", "kind", "rollup", "column_name", "role")]))
+
+
+def audit(wh: Warehouse, catalog: dict[str, queries.Query], shown: int = 5) -> None:
+    """Run every audit under queries/audits/ over the outputs registered on `wh` (a per-mart audit once per mart);
+    the first to return rows fails with its name, the mart, how many rows and the first `shown` of them."""
+    columns = indicator_columns()
+    marts = [n for n in queries.steps(catalog) if catalog[n].kind == "mart"]
+    for name, query in sorted(catalog.items()):
+        if query.kind != "audit":
+            continue
+        for mart in marts if query.each == "mart" else [None]:
+            sql = query.sql(mart, catalog[mart].keys) if mart else query.sql()
+            # Sorted, so the rows a message shows are the same on every run.
+            found = wh.query_with({"indicator_columns": columns}, f"SELECT * FROM ({sql}) ORDER BY ALL")
+            if found.num_rows:
+                rows = "; ".join(", ".join(f"{k}={v}" for k, v in r.items()) for r in found.slice(0, shown).to_pylist())
+                on = f" on {mart}" if mart else ""
+                raise AuditError(f"audit {name}{on} ({query.label['en']}, {query.file}) found {found.num_rows:,} "
+                                 f"row{'s' if found.num_rows != 1 else ''} breaking its rule; first: {rows}")
 
 
 def build_info(lake: Lake) -> dict:
@@ -221,13 +272,13 @@ def resolve_as_of(wh: Warehouse, options: MetricOptions) -> tuple[str | None, st
     newest = max((v for v in (row["updated"], row["accepted"]) if v is not None), default=None)
     stated = options.get("as_of")
     if stated is None:
-        return (None, None) if newest is None else (newest.astimezone(CST).isoformat(), "cases.updated_at")
+        return (None, None) if newest is None else (newest.astimezone(BEIJING).isoformat(), "cases.updated_at")
     instant = dt.datetime.fromisoformat(stated)
     if newest is not None and instant < newest:
         raise MetricsError(f"as_of {stated} is before the newest case record (changed "
-                           f"{newest.astimezone(CST).isoformat()}): the export cannot have run before it; state a "
+                           f"{newest.astimezone(BEIJING).isoformat()}): the export cannot have run before it; state a "
                            "later instant or leave as_of out")
-    return instant.astimezone(CST).isoformat(), "option"
+    return instant.astimezone(BEIJING).isoformat(), "option"
 
 
 def _reported_months(wh: Warehouse, as_of: str | None, rectification_days: int) -> tuple[dict, list[str]]:
@@ -248,10 +299,9 @@ def _reported_months(wh: Warehouse, as_of: str | None, rectification_days: int) 
     return periods, rows.column("period").to_pylist()
 
 
-def _check_calendar(wh: Warehouse, options: MetricOptions) -> None:
+def _check_calendar(wh: Warehouse, check: queries.Query, pool: dict) -> None:
     """Refuse to build when a deadline needs working days from a year without a published schedule."""
-    row = wh.query((QUERIES / "checks" / "calendar_coverage.sql").read_text(encoding="utf-8"),
-                   options.fact_params()).to_pylist()[0]
+    row = wh.query(check.text, _params(check, pool)).to_pylist()[0]
     if row["cases"]:
         from dashboard.core.calendar import CalendarError
 
@@ -325,17 +375,6 @@ def is_provisional(lake: Lake, period: str) -> bool:
 def metric_columns() -> list[str]:
     """Every numerator, denominator and count column a mart carries, in catalog order."""
     return [c for m in metrics().values() for c in m.columns]
-
-
-# Descriptive columns carried along when months are summed (one value per key).
-LABELS = {
-    "unit_month": ("unit_name", "unit_kind", "unit_group"),
-    "window_month": ("window_name", "window_kind"),
-    "staff_month": ("staff_name", "staff_window_code"),
-    "item_month": ("item_name", "item_kind", "legal_days", "promised_days"),
-    "hall_month": (),
-    "unit_day": ("period",),
-}
 
 
 def slice_mart(wh: Warehouse, grain: str, period: str, scope: tuple[str, ...] | None,

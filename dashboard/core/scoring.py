@@ -36,8 +36,8 @@ from dashboard.core.text import LANGS, both, t
 # Names of the lines that are not rules: the base and the adjustments, in both languages (locale `score_line.*`).
 LINE_NAMES = {k: both(f"score_line.{k}") for k in (
     "base", "bonus_cap", "deduction_cap", "base_floor", "total_floor", "total_cap", "rounding")}
-GRAINS = {"unit": ("unit_month", "unit_code", "unit_name"), "window": ("window_month", "window_code", "window_name"),
-          "staff": ("staff_month", "staff_id", "staff_name")}
+# Subject → (mart, key column, name column), from the marts' headers (@subject).
+GRAINS = marts.SUBJECTS
 EVENT_KEY = {"unit": "unit_code", "window": "window_code", "staff": "staff_id"}
 RESULT_COLUMNS = ("period", "subject", "grp", "total", "grade", "rank", "tier", "award", "excellent", "flags", "ranked")
 

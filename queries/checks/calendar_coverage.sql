@@ -3,6 +3,11 @@
 -- every reported month only if the calendar reaches the end of that month; otherwise a case could silently
 -- drop out of on-time, so build refuses.
 -- Parameter: $deadline_includes_suspension (BOOLEAN), as in fact_cases.
+-- @kind     check
+-- @label.zh 工作日历覆盖检查
+-- @label.en Working-day calendar coverage
+-- @depends  cases, calendar
+-- @params   deadline_includes_suspension
 with
 
 bounds as (

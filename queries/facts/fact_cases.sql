@@ -3,6 +3,13 @@
 -- Written sorted by (accepted_month, unit_code).
 -- Times are cut into dates in Asia/Shanghai (the warehouse connection's time zone), whatever the process's.
 -- Parameter: $deadline_includes_suspension (BOOLEAN): the export's deadline_at already counts suspended days.
+-- @kind     fact
+-- @keys     case_id
+-- @order    accepted_month, unit_code
+-- @label.zh 办件事实表
+-- @label.en Case facts
+-- @depends  cases, items, units, calendar
+-- @params   deadline_includes_suspension
 with
 
 workdays as (

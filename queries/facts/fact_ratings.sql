@@ -2,6 +2,11 @@
 -- (a walk-in rating, or one whose case is not in the warehouse, keeps its own). `counted` marks the one
 -- rating per case that indicators count: the first non-default rating, else the first default one; later
 -- ratings (追评) stay here to be shown. Rows come in rated month order (the warehouse's partitions).
+-- @kind     fact
+-- @keys     eval_id
+-- @label.zh 评价事实表
+-- @label.en Rating facts
+-- @depends  evaluations, fact_cases, units, windows, calendar
 with
 
 rated as (

@@ -2,6 +2,11 @@
 -- and staff when the case is known. `counted` marks what indicators count: per case only its strongest
 -- signal (红牌 over 黄牌 over 预警; a case with a yellow and a red card counts as red only), and every signal
 -- without a case. Rows come in issued month order (the warehouse's partitions).
+-- @kind     fact
+-- @keys     signal_id
+-- @label.zh 电子监察事实表
+-- @label.en Supervision signal facts
+-- @depends  supervision, fact_cases, units
 with
 
 ranked as (

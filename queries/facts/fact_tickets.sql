@@ -1,6 +1,11 @@
 -- grain: one row per queue ticket (排队叫号), its latest version, with its unit (from the window when the
 -- ticket has none) and its wait (called − issued) and service (finished − called) in seconds.
 -- Rows come in issued month order (the warehouse's partitions).
+-- @kind     fact
+-- @keys     ticket_id
+-- @label.zh 排队叫号事实表
+-- @label.en Queue ticket facts
+-- @depends  tickets, windows
 with
 
 final as (

@@ -2,6 +2,12 @@
 -- the exact median and P90 of handling time in working days (办理时长) of completed 承诺件, computed at that
 -- grain from its own histogram (never rolled up from finer grains). Interpolation is linear between the two
 -- nearest ranks, as quantile_cont and numpy do: position h = (n − 1)·q.
+-- @kind     stage
+-- @keys     grain, date, month, unit_code, window_code, staff_id, hall_code, item_code
+-- @order    grain, month, date, unit_code
+-- @label.zh 各粒度办理时长分位数
+-- @label.en Handling-time quantiles at every grain
+-- @depends  fact_cases
 with
 
 -- Elapsed working days are integers, so a histogram per key gives exact quantiles without sorting cases.

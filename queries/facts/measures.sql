@@ -7,6 +7,13 @@
 -- Parameters: $on_time_denominator ('due'|'completed'), $satisfaction_levels (INTEGER[]),
 -- $same_day_scope ('all'|'instant'), $active_eval_denominator ('ratings'|'completed'), $rectification_days,
 -- $rejected_cases ('count'|'exclude'), $as_of (the as-of instant, ISO 8601, resolved by the build).
+-- @kind     stage
+-- @keys     grain, date, month, unit_code, window_code, staff_id, hall_code, item_code
+-- @order    grain, month, date, unit_code
+-- @label.zh 各粒度指标分子分母
+-- @label.en Numerators and denominators at every grain
+-- @depends  fact_cases, fact_ratings, fact_signals, fact_tickets, calendar
+-- @params   on_time_denominator, satisfaction_levels, same_day_scope, active_eval_denominator, rectification_days, rejected_cases, as_of
 with
 
 -- "Now" is the as-of instant (the stated export time, else the newest cases.updated_at): a deadline day is past once
