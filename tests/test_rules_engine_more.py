@@ -219,8 +219,8 @@ def test_a_partial_quarter_is_scaled_to_a_whole_one(rules_db):
         [{"period": "Q", "part": p, "subject": s, "grp": "g", "volume": 0, "total": D(t), "flags": []} for p, s, t in rows],
         schema=pa.schema([("period", pa.string()), ("part", pa.string()), ("subject", pa.string()), ("grp", pa.string()),
                           ("volume", pa.int64()), ("total", pa.decimal128(18, 2)), ("flags", pa.list_(pa.string()))]))
-    out = {r["subject"]: r["total"] for r in query(rules_db, {"period_totals": totals},
-                                                              f"SELECT subject, total FROM ({compile_rollup(rs, rs.rollups[0])})")}
+    sql = f"SELECT subject, total FROM ({compile_rollup(rs, rs.rollups[0])})"
+    out = {r["subject"]: r["total"] for r in query(rules_db, {"period_totals": totals}, sql)}
     # one month of 33.33 → 99.99 exactly.
     assert out == {"two": D("277.50"), "three": D("265.00"), "one": D("99.99")}
 
@@ -241,9 +241,8 @@ def test_a_grade_raises_its_flags(rules_db):
 def test_a_missing_imported_score_is_flagged_as_no_data(rules_db):
     """沅陵: the hall's own score imported × 0.2; a unit without one gets 0 points and `import_missing`, not a silent 0."""
     rs = probe_ruleset({"id": "x", "name": TEXT, "kind": "import_score", "ruleset": "other", "scale": "0.2"}, pool="bonus")
-    out = {r["subject"]: r for r in query(rules_db, input_tables({"subject": ["a", "b"]},
-                                                                 imported=[{"subject": "a", "ruleset": "other", "total": D(90)}]),
-                                                    f"SELECT subject, x, flags FROM ({compile_ruleset(rs)})")}
+    tables = input_tables({"subject": ["a", "b"]}, imported=[{"subject": "a", "ruleset": "other", "total": D(90)}])
+    out = {r["subject"]: r for r in query(rules_db, tables, f"SELECT subject, x, flags FROM ({compile_ruleset(rs)})")}
     assert out["a"]["x"] == D(18) and out["a"]["flags"] == []
     assert out["b"]["x"] == D(0) and out["b"]["flags"] == ["import_missing"]
 
