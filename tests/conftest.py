@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers.serving import CHROMIUM, FLAGS, free_port
 
 from dashboard.core.contract import TABLES
 from dashboard.core.db import REPO_ROOT, Lake
@@ -29,6 +35,8 @@ def pytest_collection_modifyitems(config, items):
         if module in SLOW_MODULES or module.startswith("test_browser") \
                 or SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
 ARTIFACTS = Path(__file__).parent / ".artifacts"
 
 
@@ -125,3 +133,52 @@ def built_demo(root: Path, *, cases: int, seed: int, end_month: str) -> Lake:
 def demo_lake(tmp_path_factory) -> Lake:
     """A small demo (20k cases, fixed end month) generated, ingested and built once per session."""
     return built_demo(tmp_path_factory.mktemp("demo") / "data", cases=20_000, seed=11, end_month="2025-06")
+
+
+@pytest.fixture(scope="module")
+def rules_db():
+    """One hardened in-memory DuckDB for a module's rule queries: a hypothesis run asks hundreds, and opening a
+    database for each costs more than most of them (`helpers.rules.query` gives each its own cursor)."""
+    from dashboard.core.rules.cases import connect
+
+    con = connect()
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="session")
+def server(demo_lake):
+    """`hall serve` on the small demo lake, on a free port, shared by every browser module (they only read it);
+    stopped at the end of the session."""
+    port = free_port()
+    env = {**os.environ, "HALL_DATA": str(demo_lake.root)}
+    hall = Path(sys.executable).with_name("hall")
+    proc = subprocess.Popen([str(hall), "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError("hall serve did not come up within 60 s")
+        time.sleep(0.5)
+    yield url
+    os.killpg(proc.pid, 15)
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, through Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()

@@ -4,10 +4,9 @@ without an error; screenshot."""
 from __future__ import annotations
 
 from conftest import ARTIFACTS
-from test_browser import browser, server  # noqa: F401
 
 
-def test_data_page_in_a_real_browser(server, browser):  # noqa: F811
+def test_data_page_in_a_real_browser(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     page.goto(f"{server}/data?lang=zh&as=office")
     page.get_by_role("heading", name="数据", exact=True).wait_for(timeout=60_000)

@@ -4,7 +4,6 @@ chart and small multiples render without an error; screenshots."""
 from __future__ import annotations
 
 from conftest import ARTIFACTS
-from test_browser import browser, server  # noqa: F401
 
 
 def _shot(page, name: str) -> None:
@@ -14,7 +13,7 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
-def test_rankings_page_in_a_real_browser(server, browser):  # noqa: F811
+def test_rankings_page_in_a_real_browser(server, browser):
     page = browser.new_page(viewport={"width": 1500, "height": 1300})
     page.goto(f"{server}/rankings?lang=zh&period=2025-06")
     page.get_by_role("heading", name="考核排名").wait_for(timeout=60_000)
@@ -27,7 +26,7 @@ def test_rankings_page_in_a_real_browser(server, browser):  # noqa: F811
     page.close()
 
 
-def test_trends_page_in_a_real_browser(server, browser):  # noqa: F811
+def test_trends_page_in_a_real_browser(server, browser):
     page = browser.new_page(viewport={"width": 1500, "height": 1300})
     page.goto(f"{server}/trends?lang=zh&period=2025-06&metric=satisfaction_rate&units=U001,U012")
     page.get_by_role("heading", name="指标趋势").wait_for(timeout=60_000)
@@ -42,7 +41,7 @@ def test_trends_page_in_a_real_browser(server, browser):  # noqa: F811
     page.close()
 
 
-def test_rankings_period_switch_to_a_year_in_a_real_browser(server, browser):  # noqa: F811
+def test_rankings_period_switch_to_a_year_in_a_real_browser(server, browser):
     """月 → 年 on the granularity control: the URL's period becomes the year, the ruleset picker names an annual
     scheme or a roll-up by its name (never its id), and a year's table draws; then a quarter of windows in English."""
     page = browser.new_page(viewport={"width": 1500, "height": 1300})

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from conftest import ARTIFACTS
-from test_browser import browser, server  # noqa: F401
 
 
-def test_rules_page_in_a_real_browser(server, browser):  # noqa: F811
+def test_rules_page_in_a_real_browser(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     page.goto(f"{server}/rules?lang=zh&card=yuanling_units&whatif_period=2024"
               "&whatif_b=jiange_departments/2018.yaml")

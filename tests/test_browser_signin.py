@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from conftest import ARTIFACTS
-from test_browser import CHROMIUM, FLAGS, _free_port, browser, server  # noqa: F401
+from helpers.serving import CHROMIUM, FLAGS, free_port
 
 BIN = Path(sys.executable).parent
 HALL = BIN / "hall"
@@ -82,7 +82,7 @@ def _auth_section(app_origin: str, metadata_url: str) -> str:
 @pytest.fixture(scope="module")
 def provider():
     """A real OpenID Connect provider (oidc-provider-mock) on a free loopback port with the three identities."""
-    port = _free_port()
+    port = free_port()
     cmd = [str(MOCK), "--port", str(port), "--host", "127.0.0.1"]
     for who in (UNIT_HEAD, OFFICE, STRANGER):
         cmd += ["--user-claims", json.dumps(who, ensure_ascii=False)]
@@ -103,7 +103,7 @@ def app(provider, demo_lake, tmp_path_factory):
     host the sign-in started on, and accepts the user cookie only over a websocket whose Origin equals redirect_uri's
     origin. So the app is opened at http://localhost:PORT everywhere, never at 127.0.0.1:PORT."""
     folder = tmp_path_factory.mktemp("signin")
-    port = _free_port()
+    port = free_port()
     origin = f"http://localhost:{port}"
     secrets_file = folder / "secrets.toml"
     secrets_file.write_text(_auth_section(origin, f"{provider}/.well-known/openid-configuration"), encoding="utf-8")
@@ -165,7 +165,7 @@ def _sign_out(page, provider: str, key: str = "auth_sign_out") -> None:
 
 
 @pytest.mark.slow
-def test_unit_head_signs_in_sees_only_their_unit_and_signs_out(app, provider, browser, unit_names):  # noqa: F811
+def test_unit_head_signs_in_sees_only_their_unit_and_signs_out(app, provider, browser, unit_names):
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": 1400, "height": 1400})
     page = context.new_page()
@@ -225,7 +225,7 @@ def test_unit_head_signs_in_sees_only_their_unit_and_signs_out(app, provider, br
 
 
 @pytest.mark.slow
-def test_hall_office_group_reaches_the_data_page(app, provider, browser):  # noqa: F811
+def test_hall_office_group_reaches_the_data_page(app, provider, browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1400})
     page = context.new_page()
     page.goto(f"{app}/?lang=zh")
@@ -250,7 +250,7 @@ def test_hall_office_group_reaches_the_data_page(app, provider, browser):  # noq
 
 
 @pytest.mark.slow
-def test_identity_without_a_grant_sees_the_no_role_message(app, provider, browser, unit_names):  # noqa: F811
+def test_identity_without_a_grant_sees_the_no_role_message(app, provider, browser, unit_names):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.goto(f"{app}/?lang=zh")
@@ -297,7 +297,7 @@ def _serve(tmp_path: Path, *args: str, out=subprocess.PIPE) -> subprocess.Popen:
 def test_serve_refuses_a_network_address_without_sign_in(tmp_path, secrets_text):
     from dashboard.core.access import secrets_files, sign_in_configured
 
-    args = ["--address", "0.0.0.0", "--port", str(_free_port())]
+    args = ["--address", "0.0.0.0", "--port", str(free_port())]
     if secrets_text is None:
         if sign_in_configured(secrets_files()[1:]):
             pytest.skip("this checkout's .streamlit/secrets.toml configures sign-in")
@@ -315,7 +315,7 @@ def test_serve_refuses_a_network_address_without_sign_in(tmp_path, secrets_text)
 
 @pytest.mark.parametrize("table", [False, True], ids=["auth-keys", "auth-default-table"])
 def test_serve_starts_on_a_network_address_with_sign_in_configured(tmp_path, table):
-    port = _free_port()
+    port = free_port()
     secrets_file = tmp_path / "secrets.toml"
     # The provider is never asked: Streamlit reads its metadata only when someone signs in.
     metadata = "http://127.0.0.1:9/.well-known/openid-configuration"
@@ -344,7 +344,7 @@ def _refused_demo(page, shot: str) -> None:
 
 
 @pytest.mark.slow
-def test_demo_mode_refuses_a_forwarded_user(server, browser):  # noqa: F811
+def test_demo_mode_refuses_a_forwarded_user(server, browser):
     """A reverse proxy on this machine connects from loopback; the X-Forwarded-For it adds (nginx with
     proxy_add_x_forwarded_for, Caddy always) shows the user is elsewhere."""
     context = browser.new_context(viewport={"width": 1400, "height": 900},
@@ -356,7 +356,7 @@ def test_demo_mode_refuses_a_forwarded_user(server, browser):  # noqa: F811
 
 
 @pytest.mark.slow
-def test_demo_mode_refuses_a_page_served_under_another_name(server, browser):  # noqa: F811
+def test_demo_mode_refuses_a_page_served_under_another_name(server, browser):
     """A proxy that passes the public Host on (`proxy_set_header Host $host`): the browser's Origin and Host name
     the public host although the connection comes from loopback. Chromium maps the name to 127.0.0.1 here."""
     port = server.rsplit(":", 1)[1]
@@ -372,7 +372,7 @@ def test_demo_mode_refuses_a_page_served_under_another_name(server, browser):  #
 
 
 @pytest.mark.slow
-def test_demo_mode_serves_this_machine(server, browser):  # noqa: F811
+def test_demo_mode_serves_this_machine(server, browser):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.goto(f"{server}/?lang=zh&as=office")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from conftest import ARTIFACTS
-from test_browser import browser, server  # noqa: F401
 
 
-def test_unit_page_in_a_real_browser(server, browser):  # noqa: F811
+def test_unit_page_in_a_real_browser(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     page.goto(f"{server}/unit?lang=zh&period=2025-06&unit=U003")
     page.get_by_role("heading", name="单位详情").wait_for(timeout=60_000)

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.core import bulletin, contract
 from dashboard.core.db import REPO_ROOT
 from dashboard.core.rules.loader import RulesError, find, ruleset_files
+from dashboard.core.text import t
 
 APP = str(REPO_ROOT / "dashboard" / "app.py")
 PERIOD = "2025-06"
@@ -43,7 +44,10 @@ def test_the_bulletins_ruleset_is_chosen_by_name(demo_lake, monkeypatch, lang):
     box.select("anshan_stationed").run()  # Anshan stays selectable
     assert not at.exception, [e.value for e in at.exception]
     assert at.query_params["ruleset"] == "anshan_stationed"
-    assert any(c.value.startswith(("考核方案：鞍山", "Ruleset: Anshan")) for c in at.caption)
+    anshan = find("anshan_stationed", PERIOD)
+    name = anshan.ruleset.name.zh if lang == "zh" else anshan.ruleset.name.en
+    assert t("bulletin.footnote.ruleset", lang, name=name, id=anshan.ruleset.id, version=anshan.path.stem,
+             sha=anshan.sha256) in [c.value for c in at.caption]
 
 
 def _with_default(monkeypatch, declared: str | None) -> None:

@@ -13,6 +13,7 @@ from dashboard.core import marts, scoring
 from dashboard.core.contract import load_catalog
 from dashboard.core.db import REPO_ROOT, connect
 from dashboard.core.rules.loader import RulesError, find, ruleset_files
+from dashboard.core.text import t
 from dashboard.ui.format import num, percent
 
 APP = str(REPO_ROOT / "dashboard" / "app.py")
@@ -46,8 +47,8 @@ def _monthly_unit_rulesets(period: str) -> list[str]:
 
 def test_kpis_name_the_months_they_compare_with(at):
     captions = [c.value for c in at.caption]
-    assert any("较上月（2025-05）" in c for c in captions)
-    assert any("较去年同月（2024-06）" in c for c in captions)
+    assert any(t("period.vs.previous.month", "zh", period="2025-05", delta="") in c for c in captions)
+    assert any(t("period.vs.year_ago.month", "zh", period="2024-06", delta="") in c for c in captions)
 
 
 def test_the_default_ruleset_is_the_catalogs_and_is_shown_by_name(at):
@@ -66,11 +67,13 @@ def test_average_score_grades_best_and_worst_five(at, demo_lake):
     ruleset = at.query_params["ruleset"]
     results = scoring.score(wh, ruleset, "2025-06").results.to_pylist()
     average = sum((r["total"] for r in results), Decimal(0)) / len(results)
-    assert any(m.label == "平均得分" and m.value == f"{average.quantize(Decimal('0.01'))}" for m in at.metric)
+    assert any(m.label == t("overview.kpi.average_score", "zh") and m.value == f"{average.quantize(Decimal('0.01'))}"
+               for m in at.metric)
     ordered = sorted(results, key=lambda r: (-r["total"], r["subject"]))
-    best = [df for df in at.dataframe if "单位" in df.value.columns and len(df.value) == 5]
-    assert best and best[0].value["单位"].tolist() == [r["name"] for r in ordered[:5]]
-    assert best[1].value["单位"].tolist() == [r["name"] for r in ordered[-5:][::-1]]
+    unit = t("overview.col.unit", "zh")
+    best = [df for df in at.dataframe if unit in df.value.columns and len(df.value) == 5]
+    assert best and best[0].value[unit].tolist() == [r["name"] for r in ordered[:5]]
+    assert best[1].value[unit].tolist() == [r["name"] for r in ordered[-5:][::-1]]
 
 
 def test_breaches_count_is_every_unit_below_a_watched_line(at, demo_lake):
@@ -78,7 +81,7 @@ def test_breaches_count_is_every_unit_below_a_watched_line(at, demo_lake):
     want = sum(1 for r in rows if r["satisfaction_rate_den"]
                and Fraction(r["satisfaction_rate_num"], r["satisfaction_rate_den"]) < Fraction(98, 100))
     want += sum(1 for r in rows if r["on_time_rate_den"] and r["on_time_rate_num"] < r["on_time_rate_den"])
-    assert any(m.label == "低于预警线" and m.value == f"{want:,}" for m in at.metric)
+    assert any(m.label == t("overview.breaches", "zh") and m.value == f"{want:,}" for m in at.metric)
 
 
 def _hall(demo_lake, months: list[str]) -> dict[str, int]:
@@ -97,23 +100,25 @@ def test_a_quarter_sums_its_months_and_compares_with_the_quarter_before_and_a_ye
     at = _open(period="2025-06")
     at.segmented_control(key="w_overview_granularity").set_value("quarter").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.title[0].value == "季度总览"
+    assert at.title[0].value == t("overview.title_quarter", "zh")
     assert at.query_params["period"] == "2025-Q2" and at.selectbox(key="w_overview_period").value == "2025-Q2"
     now = _hall(demo_lake, ["2025-04", "2025-05", "2025-06"])
     before = _hall(demo_lake, ["2025-01", "2025-02", "2025-03"])
     metrics = {m.label: m for m in at.metric}
-    assert metrics["受理办件"].value == num(now["cases_accepted"])
-    assert metrics["受理办件"].delta == f"{now['cases_accepted'] - before['cases_accepted']:+,}"
+    accepted = t("overview.kpi.cases_accepted", "zh")
+    assert metrics[accepted].value == num(now["cases_accepted"])
+    assert metrics[accepted].delta == f"{now['cases_accepted'] - before['cases_accepted']:+,}"
     sat = Fraction(now["satisfaction_rate_num"], now["satisfaction_rate_den"])
-    assert metrics["好评率"].value == percent(sat, "zh")
+    assert metrics[t("overview.kpi.satisfaction", "zh")].value == percent(sat, "zh")
     captions = [c.value for c in at.caption]
-    assert any(c.startswith("较上季（2025-Q1）") for c in captions)
-    assert any(c.startswith("较去年同季（2024-Q2）") for c in captions)
-    assert any(c == f"好评 {num(now['satisfaction_rate_num'])} / 评价 {num(now['satisfaction_rate_den'])}"
-               for c in captions)
+    assert any(c.startswith(t("period.vs.previous.quarter", "zh", period="2025-Q1", delta="")) for c in captions)
+    assert any(c.startswith(t("period.vs.year_ago.quarter", "zh", period="2024-Q2", delta="")) for c in captions)
+    assert t("overview.kpi.satisfaction_fraction", "zh", num=num(now["satisfaction_rate_num"]),
+             den=num(now["satisfaction_rate_den"])) in captions
     # The unit table holds the quarter's sums.
-    table = next(d.value for d in at.dataframe if "受理办件" in d.value.columns)
-    assert int(table["受理办件"].sum()) == now["cases_accepted"]
+    column = t("overview.col.cases_accepted", "zh")
+    table = next(d.value for d in at.dataframe if column in d.value.columns)
+    assert int(table[column].sum()) == now["cases_accepted"]
 
 
 def test_a_year_not_yet_complete_compares_the_same_months_and_says_so(demo_lake, monkeypatch):

@@ -7,6 +7,7 @@ import hashlib
 from decimal import Decimal
 
 import pytest
+from helpers.rules import write_two_versions
 from streamlit.testing.v1 import AppTest
 
 from dashboard.core import scoring
@@ -175,8 +176,6 @@ def two_anshan_versions(tmp_path, monkeypatch):
     """The shipped rulesets copied to a temporary folder, where anshan_stationed has a second version (2025-01), and
     the loader, the diff and the what-if pointed at it."""
     import shutil
-
-    from test_rules_versions import write_two_versions
 
     from dashboard.core import whatif
     from dashboard.core.rules import diff, loader

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.core.db import REPO_ROOT
+from dashboard.core.text import t
 from dashboard.ui.nav import PAGES
 
 APP = str(REPO_ROOT / "dashboard" / "app.py")
@@ -48,7 +49,7 @@ def test_every_page_takes_a_quarter_or_a_year(demo_lake, monkeypatch, path, peri
     if path in MONTHLY_ONLY:
         month = "2025-03" if period == "2025-Q1" else "2024-12"  # the period's newest month with data
         assert _period(at) == month
-        assert any(c.value == f"本页按月统计：已打开 {period} 中最近有数据的月份 {month}。" for c in at.caption)
+        assert any(c.value == t("period.monthly_only", "zh", period=period, month=month) for c in at.caption)
     else:
         assert _period(at) == period
         name = path.split("/")[-1].removesuffix(".py")

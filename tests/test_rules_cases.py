@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from helpers.rules import VALID
 
 from dashboard.core.db import REPO_ROOT
 from dashboard.core.rules.cases import score_case
@@ -44,8 +45,6 @@ def test_a_scorecard_keeps_each_item_within_its_range(tmp_path):
     On time 990/1000 against 100% in 0.1-point steps: 10 steps × −0.2 = −2 → 60 − 2 = 58.
     Late 25 × −2 = −50 from 40 → −10, kept at 0 by 扣完为止: a +10 clamp line. Total 58 + 0 = 58 → 不合格.
     """
-    from test_rules_loader import VALID
-
     path = tmp_path / "2025-01.yaml"
     path.write_text(VALID + """\
 cases:

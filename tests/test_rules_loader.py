@@ -5,46 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from helpers.rules import VALID
 
 from dashboard.core.rules.loader import RulesError, load
-
-VALID = """\
-id: demo_monthly
-name: {zh: 示例月度考核, en: Example monthly assessment}
-source: 测试用
-subject: unit
-period: month
-effective: {from_period: 2025-01}
-model: {kind: scorecard, max: 100}
-sections:
-  - id: efficiency
-    name: {zh: 办件效率, en: Efficiency}
-    max: 60
-    items:
-      - id: on_time
-        name: {zh: 按时办结率, en: On-time rate}
-        kind: threshold_slope
-        metric: on_time_rate
-        target: 1.0
-        step: 0.001
-        points_per_step: -0.2
-        max: 60
-  - id: discipline
-    name: {zh: 纪律, en: Discipline}
-    max: 40
-    items:
-      - id: late
-        name: {zh: 迟到早退, en: Late}
-        kind: per_event
-        event_type: late
-        points: -2
-        max: 40
-grades:
-  - {name: {zh: 优秀, en: Excellent}, min: 90, min_inclusive: false}
-  - {name: {zh: 良好, en: Good}, min: 80, max: 90}
-  - {name: {zh: 合格, en: Pass}, min: 60, max: 80, max_inclusive: false}
-  - {name: {zh: 不合格, en: Fail}, max: 60, max_inclusive: false}
-"""
 
 
 def _load(tmp_path, text: str):

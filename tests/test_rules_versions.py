@@ -4,40 +4,15 @@ the embedded cases run for the rules page."""
 from __future__ import annotations
 
 import hashlib
-import re
 from decimal import Decimal
 
 import pytest
+from helpers.rules import ANSHAN, write_two_versions
 
 from dashboard.core.db import REPO_ROOT
 from dashboard.core.rules.casebook import summarize
 from dashboard.core.rules.diff import diff, resolve, versions
 from dashboard.core.rules.loader import load
-
-ANSHAN = REPO_ROOT / "rulesets" / "anshan_stationed" / "2023-04.yaml"
-SMOKING = """      - id: smoking
-        name: {zh: 大厅内吸烟, en: Smoking in the hall}
-        kind: per_event
-        event_type: misconduct
-        points: -1
-        source: 新增条款
-"""
-
-
-def write_two_versions(folder) -> None:
-    """Into `folder` (rulesets/anshan_stationed): 2023-04 as shipped but ending 2024-12, and a 2025-01 version
-    where 迟到 costs 3 instead of 2, 着装 is gone, 吸烟 is new and the bonus cap is 15 instead of 20."""
-    text = ANSHAN.read_text(encoding="utf-8")
-    folder.mkdir(parents=True, exist_ok=True)
-    old = text.replace("effective: {from_period: 2023-04}", "effective: {from_period: 2023-04, to_period: 2024-12}")
-    new = text.replace("effective: {from_period: 2023-04}", "effective: {from_period: 2025-01}")
-    new = new.replace("        points: -2\n        source: 三(一)1\n", "        points: -3\n        source: 三(一)1\n")
-    new = re.sub(r"      - id: dress\n(?:        .*\n)+?(?=      - id: badge)", "", new)
-    new = new.replace("      - id: badge\n", SMOKING + "      - id: badge\n")
-    new = new.replace("  bonus_cap: 20 ", "  bonus_cap: 15 ")
-    assert old != text and new.count("id: dress") == 0 and "id: smoking" in new and "bonus_cap: 15" in new
-    (folder / "2023-04.yaml").write_text(old, encoding="utf-8")
-    (folder / "2025-01.yaml").write_text(new, encoding="utf-8")
 
 
 @pytest.fixture

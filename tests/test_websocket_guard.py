@@ -14,9 +14,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers.serving import free_port
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-from test_browser import _free_port
 from websockets.sync.client import connect
 
 from dashboard.core.db import Lake
@@ -29,7 +29,7 @@ def served(demo_lake, tmp_path_factory):
     """`hall serve` (demo mode, loopback) on a copy of the demo lake, so the audit log is this module's alone."""
     root = tmp_path_factory.mktemp("ws") / "data"
     shutil.copytree(demo_lake.root, root)
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([str(Path(sys.executable).with_name("hall")), "serve", "--port", str(port)],
                             env={**os.environ, "HALL_DATA": str(root)}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from helpers.serving import free_port
 
 from dashboard.core.db import REPO_ROOT
 
@@ -36,12 +36,6 @@ def _uv(*args: str, cwd: Path, env: dict | None = None) -> None:
         if done.returncode == 0:
             return
     raise AssertionError(f"uv {' '.join(args)} failed:\n{done.stderr}")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +101,7 @@ def test_demo_ingest_build_score_and_serve_from_another_folder(installed, tmp_pa
     assert all(r["total"] is not None and r["lines"] for r in scores)
 
     # `hall serve` finds the app inside the package and comes up on loopback (a missing app.py exits at once).
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([str(venv_bin / "hall"), "serve", "--port", str(port)], cwd=work, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:

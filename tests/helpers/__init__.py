@@ -1,0 +1,1 @@
+"""Plain helpers shared by several test modules (fixtures live in conftest.py)."""
