@@ -5,7 +5,7 @@ UV := $(PYTHON) -m uv
 HALL := .venv/bin/hall
 DATA ?= $(if $(HALL_DATA),$(HALL_DATA),data)
 
-.PHONY: setup run test lint browser clean-data
+.PHONY: setup run test lint typecheck browser clean-data
 
 # The environment only: uv (installed with pip when missing), then the locked dependencies, compiled to
 # bytecode once at install (where PYTHONDONTWRITEBYTECODE is set, every start would otherwise recompile them).
@@ -35,10 +35,14 @@ run: setup $(DATA)/lake/marts/_build.json
 lint: setup
 	$(UV) run --locked ruff check .
 
+# mypy over dashboard/core, as pyproject.toml's [tool.mypy] sets it up.
+typecheck: setup
+	$(UV) run --locked mypy
+
 browser:
 	@scripts/ensure-browser
 
-test: setup lint browser
+test: setup lint typecheck browser
 	$(UV) run --locked pytest -q
 
 clean-data:

@@ -116,8 +116,8 @@ class Metric:
         """The numerator's or denominator's description under the options in force."""
         t = getattr(self, part)
         if isinstance(t, dict):
-            opt = CATALOG_OPTIONS()[self.option]
-            return t[opt.key(options[self.option])](lang)
+            option = _variant_option(self)
+            return t[CATALOG_OPTIONS()[option].key(options[option])](lang)
         return t(lang) if t else None
 
     def value(self, num: int | None, den: int | None = None) -> Fraction | None:
@@ -129,16 +129,29 @@ class Metric:
         return Fraction(int(num), int(den) * self.scale)
 
 
+def _phrase(d: dict) -> Text:
+    return Text(d["zh"], d["en"])
+
+
 def _text(d: dict | None) -> Text | None:
-    return Text(d["zh"], d["en"]) if d else None
+    return _phrase(d) if d else None
+
+
+def _phrase_or_variants(d: dict) -> Text | dict[str, Text]:
+    if set(d) == {"zh", "en"}:
+        return _phrase(d)
+    return {str(k): _phrase(v) for k, v in d.items()}
 
 
 def _text_or_variants(d: dict | None) -> Text | dict[str, Text] | None:
-    if d is None:
-        return None
-    if set(d) == {"zh", "en"}:
-        return _text(d)
-    return {str(k): _text(v) for k, v in d.items()}
+    return None if d is None else _phrase_or_variants(d)
+
+
+def _variant_option(m: Metric) -> str:
+    """The option whose choice picks among `m`'s variant phrases."""
+    if m.option is None:
+        raise MetricsError(f"{CATALOG}: metric {m.id}: phrases by choice need an option")
+    return m.option
 
 
 @cache
@@ -147,8 +160,8 @@ def CATALOG_OPTIONS() -> dict[str, Option]:  # noqa: N802 - reads as the constan
     out = {}
     for o in load_catalog()["metric_options"]:
         rng = tuple(o["range"]) if "range" in o else None
-        out[o["id"]] = Option(o["id"], _text(o), o["default"],
-                              {str(k): _text(v) for k, v in o.get("choices", {}).items()}, rng,
+        out[o["id"]] = Option(o["id"], _phrase(o), o["default"],
+                              {str(k): _phrase(v) for k, v in o.get("choices", {}).items()}, rng,
                               o.get("type"), _text(o.get("auto")), _text(o.get("definition")))
     return out
 
@@ -164,8 +177,8 @@ def metrics() -> dict[str, Metric]:
             raise MetricsError(f"{CATALOG}: metric {m['id']}: rollup must be one of {', '.join(ROLLUPS)} "
                                "(distinct only for a count)")
         out[m["id"]] = Metric(
-            id=m["id"], name=_text(m), kind=m["kind"], period_by=_text(m["period_by"]),
-            numerator=_text_or_variants(m["numerator"]), denominator=_text_or_variants(m.get("denominator")),
+            id=m["id"], name=_phrase(m), kind=m["kind"], period_by=_phrase(m["period_by"]),
+            numerator=_phrase_or_variants(m["numerator"]), denominator=_text_or_variants(m.get("denominator")),
             option=m.get("option"), definition=_text(m.get("definition")), no_data=_text(m.get("no_data")),
             sources=tuple(m.get("sources", ())), unit=m.get("unit", "percent" if m["kind"] == "rate" else ""),
             scale=int(m.get("scale", 1)), distribution=bool(m.get("distribution", False)),
@@ -280,7 +293,7 @@ def _variants(m: Metric, part: str, lang: str) -> str:
         return "—"
     if isinstance(phrase, Text):
         return phrase(lang)
-    opt = CATALOG_OPTIONS()[m.option]
+    opt = CATALOG_OPTIONS()[_variant_option(m)]
     default = opt.key(opt.default)
     mark = t("metrics_doc.default_mark", lang)
     return "<br>".join(f"`{k}`{mark if k == default else ''}: {v(lang)}" for k, v in phrase.items())
@@ -319,8 +332,10 @@ def render_markdown() -> str:
             choices = "<br>".join(f"`{k}`: {v.zh} / {v.en}" for k, v in o.choices.items())
         elif o.type == "instant":
             choices = "时刻（ISO 8601，无时区按北京时间）/ an instant (ISO 8601; no offset means Beijing time)"
-        else:
+        elif o.range is not None:
             choices = f"{o.range[0]}–{o.range[1]}"
+        else:
+            raise MetricsError(f"{CATALOG}: option {o.id} needs choices, a range or type: instant")
         default = f"{o.auto.zh} / {o.auto.en}" if o.default is None and o.auto else f"`{o.key(o.default)}`"
         lines.append(f"| `{o.id}` | {o.name.zh} | {o.name.en} | {_cell(default)} | {_cell(choices)} |")
     for o in CATALOG_OPTIONS().values():
@@ -331,7 +346,7 @@ def render_markdown() -> str:
         cols = " / ".join(f"`{c}`" for c in m.columns)
         if m.distribution:
             cols += f" · `{m.id}_median`, `{m.id}_p90`"
-        rows = [
+        rows: list[tuple[str, ...]] = [
             ("类型 · kind", t(f"metrics_doc.kind.{m.kind}", "zh"), t(f"metrics_doc.kind.{m.kind}", "en")),
             ("计入月份 · period by", m.period_by.zh, m.period_by.en),
             ("计数 · counts" if m.kind == "count" else "分子 · numerator", _variants(m, "numerator", "zh"),

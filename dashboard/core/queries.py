@@ -35,8 +35,9 @@ FOLDERS = {"facts": ("fact", "stage"), "": ("mart",), "checks": ("check",), "aud
 # The kinds the build runs as steps, in the order their ranks allow: each may read only ranks at or before its own.
 STEP_KINDS = ("fact", "stage", "mart")
 # Relations a query may read besides queries and warehouse tables: the working-day calendar, the indicator
-# catalog's columns (registered by the build for audits) and, in a per-mart audit, the mart itself.
-PROVIDED = {"calendar": None, "indicator_columns": ("audit",), "this": ("audit",)}
+# catalog's columns (registered by the build for audits) and, in a per-mart audit, the mart itself; each with the
+# query kinds that may read it (None: any kind).
+PROVIDED: dict[str, tuple[str, ...] | None] = {"calendar": None, "indicator_columns": ("audit",), "this": ("audit",)}
 REQUIRED = {
     "fact": {"kind", "keys", "label.zh", "label.en", "depends"},
     "stage": {"kind", "keys", "label.zh", "label.en", "depends"},
@@ -93,7 +94,7 @@ class Query:
         """The SQL to run; a per-mart audit gets `@this` and `@keys` filled in for one mart."""
         if self.each is None:
             return self.text
-        return re.sub(r"@(this|keys)\b", lambda m: this if m.group(1) == "this" else ", ".join(keys), self.text)
+        return re.sub(r"@(this|keys)\b", lambda m: (this or "") if m.group(1) == "this" else ", ".join(keys), self.text)
 
 
 def _shown(path: Path) -> str:
@@ -181,12 +182,18 @@ def _check_body(query: Query, lines: list[str], head: int) -> None:
                 allowed = "only @this and @keys, in an audit with @each mart" if query.each is None else (
                     "@this or @keys")
                 raise QueryError(f"{_shown(query.path)}:{i}: @{m.group(1)} in the SQL: {allowed}")
-    for name, line in used.items():
+    for name, at in used.items():
         if name not in query.params:
-            raise QueryError(f"{_shown(query.path)}:{line}: ${name} is not declared in @params")
+            raise QueryError(f"{_shown(query.path)}:{at}: ${name} is not declared in @params")
     for name in query.params:
         if name not in used:
             raise QueryError(f"{query.where('params')}: @params {name}: the SQL never uses ${name}")
+
+
+def _readable_by(provided: str, kind: str) -> bool:
+    """Whether a query of `kind` may read the provided relation."""
+    readers = PROVIDED[provided]
+    return readers is None or kind in readers
 
 
 def load(root: Path = QUERIES) -> dict[str, Query]:
@@ -208,7 +215,7 @@ def load(root: Path = QUERIES) -> dict[str, Query]:
                 if q.kind in STEP_KINDS and STEP_KINDS.index(found[dep].kind) > STEP_KINDS.index(q.kind):
                     raise QueryError(f"{q.where('depends')}: @depends {dep}: a {q.kind} cannot read a "
                                      f"{found[dep].kind}, which is built after it")
-            elif dep in TABLES or (dep in PROVIDED and (PROVIDED[dep] is None or q.kind in PROVIDED[dep])):
+            elif dep in TABLES or (dep in PROVIDED and _readable_by(dep, q.kind)):
                 if dep == "this" and q.each is None:
                     raise QueryError(f"{q.where('depends')}: @depends this: only an audit with @each mart has one")
             else:

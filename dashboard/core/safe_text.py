@@ -10,6 +10,7 @@ text. Only texts are touched: a number stays a number, and so does a text that i
 from __future__ import annotations
 
 import re
+from typing import overload
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # A signed number as the app prints it (thousands separators, decimals, a percent sign), optionally followed by
@@ -17,6 +18,10 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _SIGNED_NUMBER = re.compile(r"[+-](?=\.?\d)\d*(?:,\d{3})*(?:\.\d+)?%?(?: [^\W\d_]+)*")
 
 
+@overload
+def safe_cell(value: str) -> str: ...
+@overload
+def safe_cell(value: object) -> object: ...
 def safe_cell(value: object) -> object:
     """`value` as it may go into a spreadsheet cell: a text that a spreadsheet would take for a formula gets a
     leading "'"; anything else (numbers, None, dates, ordinary texts) is returned as it is."""

@@ -84,9 +84,9 @@ def t(key: str, lang: str, count: int | None = None, **fmt: object) -> str:
     return entry.format(**fmt) if fmt else entry
 
 
-def both(key: str, **fmt: object) -> tuple[str, str]:
+def both(key: str, *, count: int | None = None, **fmt: object) -> tuple[str, str]:
     """The text for `key` in Chinese and in English, for rows that store both (a score line's name_zh, name_en)."""
-    zh, en = (t(key, lang, **fmt) for lang in LANGS)
+    zh, en = (t(key, lang, count, **fmt) for lang in LANGS)
     return zh, en
 
 

@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from dashboard.core.contract import TABLES
 from dashboard.core.ingest.errors import IngestError
@@ -92,7 +92,8 @@ def _key_path(dotted: str) -> tuple[str, ...]:
 def _locate(text: str, loc: tuple) -> tuple[int, int]:
     """(line, col), 1-based, of the key a TOML error is about: the deepest key line or table header on its path."""
     want = tuple(str(x) for x in loc)
-    best, where, section = 0, (1, 1), ()
+    best, where = 0, (1, 1)
+    section: tuple[str, ...] = ()
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.lstrip()
         if stripped.startswith("["):
@@ -115,7 +116,7 @@ def _locate(text: str, loc: tuple) -> tuple[int, int]:
     return where
 
 
-def _problem(path: Path, text: str, err: dict) -> str:
+def _problem(path: Path, text: str, err: ErrorDetails) -> str:
     loc, kind = err["loc"], err["type"]
     key = (err.get("ctx") or {}).get("key")
     line, col = _locate(text, (*loc, key) if key is not None else loc)

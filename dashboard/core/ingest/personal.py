@@ -97,6 +97,8 @@ def protect(t: Table, values: dict[str, pa.Array], key: bytes) -> dict[str, pa.A
         stored[c.name] = scrub_text(v) if typed_text else v
     for c in t.columns:
         if c.pii == "hmac":
+            if c.hmac_to is None:
+                raise ValueError(f"{t.name}.{c.name}: a hashed personal column needs hmac_to")
             stored[c.hmac_to] = hmac_column(values[c.name], key)
     return stored
 

@@ -118,15 +118,14 @@ class Pool:
 
     def wait(self, timeout: float = 1.0) -> list[Finished]:
         """The jobs that ended within `timeout` seconds (possibly none); a process that died is let go."""
-        busy = [w for w in self._workers if w.task]
+        busy = [(w, w.task) for w in self._workers if w.task is not None]
         if busy:
-            mp.connection.wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=timeout)
+            mp.connection.wait([w.conn for w, _ in busy] + [w.proc.sentinel for w, _ in busy], timeout=timeout)
         out = []
-        for w in busy:
+        for w, (tag, started) in busy:
             finished, res = w.poll()
             if not finished:
                 continue
-            tag, started = w.task
             w.task = None
             if res is None:
                 self._workers.remove(w)

@@ -162,7 +162,7 @@ def _string_table_from_xlsx(path: Path, sheet: str | int) -> pa.Table:
 
 def _xlsx_block(header: list[str], block: list[list]) -> pa.Table:
     width = len(header)
-    cols = [[] for _ in range(width)]
+    cols: list[list[str | None]] = [[] for _ in range(width)]
     for row in block:
         for i in range(width):
             cols[i].append(_cell_text(row[i]) if i < len(row) else None)

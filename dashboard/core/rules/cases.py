@@ -115,7 +115,9 @@ def _compare(rs: m.Ruleset, subject: str, row: dict, expect: m.CaseExpect, stric
 
 def score_case(rs: m.Ruleset, case: m.Case) -> CaseResult:
     """Score one case's inputs and compare every subject with its expected result."""
+    expected: dict[str, m.CaseExpect]
     if case.inputs is not None:
+        assert case.expect is not None  # the model pairs inputs with expect
         periods = {"P": {"case": case.inputs}}
         expected = {"case": case.expect}
     elif case.subjects is not None:

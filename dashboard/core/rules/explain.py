@@ -79,8 +79,9 @@ def _stage(ranking: m.Ranking | None, excellence: m.Excellence | None, lang: str
             out.append(f"{metrics()[mv.metric].name(lang)}不足 {mv.min} 的列出但不参与排名。" if zh else
                        f"Fewer than {mv.min} of {metrics()[mv.metric].name(lang)}: listed, not ranked.")
         for t in ranking.tiers:
-            out.append(f"{_ranks(*t.ranks, lang)}：{t.name.zh}" if zh else
-                       f"{_ranks(*t.ranks, lang).capitalize()}: {t.name.en}")
+            first, last = t.ranks
+            out.append(f"{_ranks(first, last, lang)}：{t.name.zh}" if zh else
+                       f"{_ranks(first, last, lang).capitalize()}: {t.name.en}")
         if ranking.downgrade:
             flags = [catalog_flags()[f]["zh" if zh else "en"] for f in ranking.downgrade.flags]
             out.append(f"有{'、'.join(flags)}情形的降 {ranking.downgrade.steps} 个等级。" if zh else

@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
@@ -99,7 +100,7 @@ def _locate(doc, loc: tuple, err_type: str) -> tuple[int, int, object]:
     return line, col, parent
 
 
-def _message(err: dict, parent) -> tuple[str, str]:
+def _message(err: ErrorDetails, parent) -> tuple[str, str]:
     kind, loc, ctx = err["type"], err["loc"], err.get("ctx", {})
     name = str(loc[-1]) if loc else ""
     if kind == "extra_forbidden":

@@ -28,8 +28,15 @@ def ident(name: str) -> str:
 
 def scale_of(*values: Decimal) -> int:
     """10^k, k the most decimal places among the values: multiplying by it makes them all whole."""
-    places = max((-v.normalize().as_tuple().exponent for v in values), default=0)
+    places = max((-_exponent(v) for v in values), default=0)
     return 10 ** max(places, 0)
+
+
+def _exponent(v: Decimal) -> int:
+    exponent = v.normalize().as_tuple().exponent
+    if not isinstance(exponent, int):  # 'n', 'N' or 'F': NaN and infinity have no decimal places
+        raise ValueError(f"{v} is not a finite amount")
+    return exponent
 
 
 def fraction(metric: str, alias: str = "s") -> tuple[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
@@ -162,6 +162,10 @@ class RuleBase(Strict):
     veto: Veto | None = None
     round: Annotated[int, Field(ge=0, le=AMOUNT_PLACES)] | None = None  # the item's score rounded half-up to places
     unit_kinds: list[UnitKind] = []  # the item applies only to units of these kinds (乡镇 only, …)
+    if TYPE_CHECKING:
+        # Each registered kind's model declares its own `kind` tag; a field here would let a model without one
+        # pass `kinds.register`, so only the type checker sees it.
+        kind: str
 
     @model_validator(mode="after")
     def _range(self) -> RuleBase:

@@ -97,7 +97,7 @@ def register(kind: RuleKind) -> RuleKind:
 
 def of(rule: RuleBase) -> RuleKind:
     """The registry entry of an item."""
-    return REGISTRY[rule.kind]  # type: ignore[attr-defined]
+    return REGISTRY[rule.kind]
 
 
 for _module in ORDER:
