@@ -303,6 +303,7 @@ def test_the_office_may_clear_caches(lake, tmp_path):
     assert (e["subject"], e["role"], e["action"], e["outcome"]) == ("office@x", "office", "clear_cache", "done")
 
 
+@pytest.mark.slow  # runs the gate's worker processes
 def test_the_office_may_upload(lake, tmp_path):
     out = _session(tmp_path, OFFICE, "upload", files=[("units.parquet", _units_export())])
     assert out["outcome"] == "allowed"

@@ -56,6 +56,7 @@ def _with_default(monkeypatch, declared: str | None) -> None:
     monkeypatch.setattr(contract, "load_catalog", lambda: catalog)
 
 
+@pytest.mark.slow  # builds a bulletin for every ruleset
 def test_the_declared_default_is_used_when_in_force_else_the_first(monkeypatch):
     offered = _monthly_unit(PERIOD)
     assert "anshan_stationed" in offered

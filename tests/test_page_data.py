@@ -104,6 +104,7 @@ def _parquet_bytes(table: str, rows: list[dict]) -> bytes:
     return buf.getvalue()
 
 
+@pytest.mark.slow  # runs the gate's worker processes
 def test_upload_goes_through_the_gate_then_a_rebuild(lake, monkeypatch):
     at = _open(lake.root, monkeypatch)
     assert at.info  # nothing built yet

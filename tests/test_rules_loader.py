@@ -109,6 +109,7 @@ def test_an_ascii_comma_in_an_english_name_is_explained_too(tmp_path):
     assert "2025-01.yaml:26:36: unexpected key 'or early': an ASCII comma inside a {…} mapping splits the text" in msg
 
 
+@pytest.mark.slow  # runs `hall rules` in subprocesses
 def test_hall_rules_check_and_card():
     from typer.testing import CliRunner
 

@@ -79,6 +79,7 @@ def test_resolve_stays_inside_the_rulesets_folder(two_versions):
             resolve(bad, two_versions)
 
 
+@pytest.mark.slow  # runs every shipped ruleset's cases twice
 def test_cases_pass_as_shipped_and_fail_when_a_rule_changes_under_them(two_versions):
     shipped = summarize(load(ANSHAN).ruleset)
     assert shipped and all(c.passed and not c.problems for c in shipped)
