@@ -28,6 +28,13 @@ SLOW_MODULES = frozenset({"test_cli", "test_pipeline", "test_writer_lock", "test
 SLOW_FIXTURES = frozenset({"demo_lake", "units_file"})
 
 
+def pytest_configure(config):
+    """The fast loop tries fewer property-test examples (helpers.budget); `make test` tries them all."""
+    import helpers.budget
+
+    helpers.budget.FAST_LOOP = (config.getoption("markexpr") or "").replace(" ", "") == "notslow"
+
+
 def pytest_collection_modifyitems(config, items):
     """Mark as `slow` every test of a slow module or standing on a fixture that runs the gate."""
     for item in items:

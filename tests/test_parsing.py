@@ -6,6 +6,7 @@ import datetime as dt
 import zoneinfo
 
 import pyarrow as pa
+from helpers.budget import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,7 +15,7 @@ from dashboard.core.ingest.parsing import from_string as _from_string
 SH = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2040, 12, 31)),
                 min_size=1, max_size=20))
 def test_naive_timestamps_are_beijing_wall_time(values):
@@ -24,7 +25,7 @@ def test_naive_timestamps_are_beijing_wall_time(values):
     assert parsed.values.to_pylist() == [v.replace(tzinfo=SH) for v in values]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.integers(min_value=1990, max_value=2040), st.integers(min_value=1, max_value=12),
        st.integers(min_value=1, max_value=31))
 def test_impossible_dates_are_errors_never_rolled_over(y, m, d):
@@ -38,7 +39,7 @@ def test_impossible_dates_are_errors_never_rolled_over(y, m, d):
     assert (parsed.errors[0] is None) == (expected is not None)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.integers(min_value=-(2**31), max_value=2**31 - 1))
 def test_integers_round_trip_exactly(n):
     parsed = _from_string(pa.array([str(n)]), pa.int32(), "n")

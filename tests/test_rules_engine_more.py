@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import pyarrow as pa
+from helpers.budget import examples
 from helpers.rules import RATES, TEXT, input_tables, probe_ruleset, query, rate_subjects, subject_names
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -39,7 +40,7 @@ def _continuous_reference(n: int, d: int, target: D, step: D, per_step: D, direc
     return _half_up(Fraction(per_step) * gap / Fraction(step), 4)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(target=st.sampled_from([D("1"), D("0.98"), D("0.995"), D("0.95"), D("0.9")]),
        step=st.sampled_from([D("0.01"), D("0.001"), D("0.005"), D("0.03")]),
        per_step=st.sampled_from([D("-1"), D("-0.2"), D("-2.5"), D("0.3"), D("-0.0001"), D("1.25")]),
@@ -73,7 +74,7 @@ def test_full_15_at_95_percent_one_point_per_point_below(rules_db):
     assert out["c"]["total"] == D("15.00")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(pairs=st.lists(st.tuples(st.integers(0, 3000), st.integers(1, 3000)), min_size=5, max_size=60),
        places=st.sampled_from([0, 1, 2]))
 def test_item_rounding_is_half_up_and_lines_still_sum(pairs, places, rules_db):

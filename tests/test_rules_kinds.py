@@ -10,6 +10,7 @@ from fractions import Fraction
 import duckdb
 import pyarrow as pa
 import pytest
+from helpers.budget import examples
 from helpers.rules import RATES, TEXT, input_tables, probe_ruleset, query, rate_subjects, subject_names
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -47,7 +48,7 @@ def _slope_reference(num, den, target, step, per_step, direction, cap):
     return points if cap is None else max(min(points, cap), -cap)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     target=st.sampled_from([D("1"), D("0.98"), D("0.995"), D("0.9"), D("0.985")]),
     step=st.sampled_from([D("0.01"), D("0.001"), D("0.005"), D("0.0001")]),
@@ -78,7 +79,7 @@ EVENT = st.fixed_dictionaries({
     "count": st.sampled_from([None, 0, 1, 2, 7])})
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(events=st.lists(st.tuples(st.integers(0, 19), EVENT), min_size=0, max_size=150),
        way=st.sampled_from(["points", "points_by_level", "points_by_severity", "duration_tiers"]),
        mode=st.sampled_from(["count", "once", "any"]), cap=st.sampled_from([None, D("4"), D("10")]),
@@ -128,7 +129,7 @@ BANDS = [{"min": "0.98", "points": "0"}, {"min": "0.9", "max": "0.98", "points":
          {"max": "0.8", "max_inclusive": True, "points": "-3"}]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(pairs=RATES)
 def test_step(pairs, rules_db):
     rs = probe_ruleset({"id": "x", "name": TEXT, "kind": "step", "metric": "satisfaction_rate", "bands": BANDS})
@@ -155,7 +156,7 @@ def _shared_ranks(keys: dict[str, object], reverse: bool = True) -> dict[str, in
             for k, v in keys.items()}
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(volumes=st.lists(st.integers(0, 30), min_size=2, max_size=40), order=st.sampled_from(["desc", "asc"]))
 def test_rank_points(volumes, order, rules_db):
     rs = probe_ruleset({"id": "x", "name": TEXT, "kind": "rank_points", "metric": "cases_accepted", "order": order,
@@ -166,7 +167,7 @@ def test_rank_points(volumes, order, rules_db):
     assert _line(rules_db, rs, input_tables({"subject": names, "cases_accepted": volumes})) == want
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(pairs=RATES)
 def test_rank_points_on_a_rate_orders_exactly_and_skips_no_data(pairs, rules_db):
     rs = probe_ruleset({"id": "x", "name": TEXT, "kind": "rank_points", "metric": "satisfaction_rate",
@@ -182,7 +183,7 @@ OPS = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a 
        "==": lambda a, b: a == b}
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(pairs=RATES, op=st.sampled_from(list(OPS)), value=st.sampled_from(["0.98", "0.995", "0.8", "1", "0"]))
 def test_condition(pairs, op, value, rules_db):
     rs = probe_ruleset({"id": "x", "name": TEXT, "kind": "condition", "metric": "satisfaction_rate", "op": op,
@@ -192,7 +193,7 @@ def test_condition(pairs, op, value, rules_db):
     assert _line(rules_db, rs, input_tables(rate_subjects(pairs))) == want
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(rows=st.lists(st.tuples(st.integers(0, 200), st.integers(0, 200), st.integers(0, 200), st.integers(0, 60)),
                      min_size=20, max_size=100))
 def test_all_of(rows, rules_db):
@@ -215,7 +216,7 @@ def test_all_of(rows, rules_db):
     assert _line(rules_db, rs, input_tables(subjects)) == want
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(values=st.lists(st.one_of(st.none(), st.decimals("-10", "10", places=2)), min_size=5, max_size=60))
 def test_manual_is_kept_within_its_bounds(values, rules_db):
     rs = probe_ruleset({"id": "x", "name": TEXT, "kind": "manual", "min_value": "-3", "max_value": "0.5"})
@@ -225,7 +226,7 @@ def test_manual_is_kept_within_its_bounds(values, rules_db):
     assert _line(rules_db, rs, input_tables({"subject": names}, manual=manual)) == want
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(pairs=RATES, points=st.sampled_from([D("5"), D("-2.5"), D("0.3"), D("3.1415")]))
 def test_proportional_is_exact_to_a_ten_thousandth(pairs, points, rules_db):
     rs = probe_ruleset({"id": "x", "name": TEXT, "kind": "proportional", "metric": "satisfaction_rate",
@@ -241,7 +242,7 @@ def test_proportional_is_exact_to_a_ten_thousandth(pairs, points, rules_db):
     assert _line(rules_db, rs, input_tables(rate_subjects(pairs))) == want
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(rows=st.lists(st.tuples(st.integers(0, 50), st.integers(0, 50), st.sampled_from(["a", "b"])),
                      min_size=2, max_size=40),
        metric=st.sampled_from(["overdue_cases", "satisfaction_rate"]), better=st.sampled_from(["higher", "lower"]),
@@ -275,7 +276,7 @@ def test_peer_compare_is_exact(rows, metric, better, within, rules_db):
     assert _line(rules_db, rs, input_tables(subjects)) == want
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(totals=st.lists(st.one_of(st.none(), st.decimals("0", "120", places=2)), min_size=3, max_size=40),
        scale=st.sampled_from([D("0.2"), D("1"), D("0.15")]))
 def test_import_score(totals, scale, rules_db):
@@ -288,7 +289,7 @@ def test_import_score(totals, scale, rules_db):
     assert _line(rules_db, rs, input_tables({"subject": names}, imported=imported)) == want
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(rows=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=5, max_size=40))
 def test_veto_halves_or_zeroes_the_item(rows, rules_db):
     """A 10-point scorecard item losing 1 per late arrival; 1 complaint or overdue case halves it, 2 zero it."""
@@ -327,7 +328,7 @@ def _stage_ruleset(quota: str, ties: str) -> m.Ruleset:
                                      "ties_at_cutoff": ties, "demote_to": "良"})
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(rows=st.lists(st.tuples(st.sampled_from(["88", "90", "91.5", "95", "99", "70"]), st.sampled_from(["a", "b"]),
                                st.booleans()), min_size=1, max_size=30),
        quota=st.sampled_from(["0.3", "0.1", "0.5"]), ties=st.sampled_from(["include", "exclude"]))
@@ -369,7 +370,7 @@ def test_group_stage(rows, quota, ties, rules_db):
             assert sum(got[k]["excellent"] for k in members) <= cap
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(parts=st.lists(st.lists(st.one_of(st.none(), st.decimals("0", "120", places=2)), min_size=4, max_size=4),
                       min_size=1, max_size=12),
        combine=st.sampled_from(["sum", "mean"]))
