@@ -51,10 +51,9 @@ def installed(tmp_path_factory) -> Path:
     return wheel
 
 
-def _env(lake: Path) -> dict[str, str]:
-    # Nothing may lead the installed package back to this checkout.
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "HALL_ROLES")}
-    return {**env, "HALL_DATA": str(lake)}
+def _env() -> dict[str, str]:
+    # Nothing may lead the installed package back to this checkout, nor name a data folder: it is the caller's.
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "HALL_ROLES", "HALL_DATA")}
 
 
 def test_the_wheel_carries_the_files_the_code_reads_and_no_secrets(installed):
@@ -70,9 +69,10 @@ def test_the_wheel_carries_the_files_the_code_reads_and_no_secrets(installed):
 
 def test_demo_ingest_build_score_and_serve_from_another_folder(installed, tmp_path):
     venv_bin = installed.parent.parent / "venv" / "bin"
-    work, lake = tmp_path / "elsewhere", tmp_path / "lake"
+    work = tmp_path / "elsewhere"
+    lake = work / "data"  # an installed copy keeps its data in the folder it runs from
     work.mkdir()
-    env = _env(lake)
+    env = _env()
 
     def hall(*args: str) -> subprocess.CompletedProcess:
         done = subprocess.run([str(venv_bin / "hall"), *args], cwd=work, env=env, capture_output=True, text=True,
