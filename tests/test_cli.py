@@ -152,18 +152,19 @@ def test_a_choice_outside_its_list_is_refused_before_anything_runs(tmp_path):
 def test_expected_errors_are_one_line_and_bugs_keep_their_traceback(monkeypatch, tmp_path):
     from dashboard.core.metrics import MetricsError
     from dashboard.core.rules import loader
+    from dashboard.core.rules.message import Message
 
     # A missing secrets file: the command's own refusal, verbatim (brackets are not rich markup).
     res = runner.invoke(app, ["serve", "--secrets", str(tmp_path / "[auth].toml")])
     assert (res.exit_code, res.output.strip()) == (2, f"error: {tmp_path / '[auth].toml'}: no such secrets file")
 
     # A rules error is rendered in the command's language (file:line:col: message).
-    problem = loader.Problem("r.yaml", 3, 5, "bad key", "键不对")
+    problem = loader.Problem("r.yaml", 3, 5, Message("rules.error.missing_key", name="kind"))
     monkeypatch.setattr(loader, "find", lambda *a: (_ for _ in ()).throw(loader.RulesError([problem])))
     res = runner.invoke(app, ["rules", "card", "x", "--lang", "zh"])
-    assert (res.exit_code, res.output.strip()) == (2, "error: r.yaml:3:5: 键不对")
+    assert (res.exit_code, res.output.strip()) == (2, "error: r.yaml:3:5: 缺少 'kind'")
     res = runner.invoke(app, ["rules", "card", "x", "--lang", "en"])
-    assert (res.exit_code, res.output.strip()) == (2, "error: r.yaml:3:5: bad key")
+    assert (res.exit_code, res.output.strip()) == (2, "error: r.yaml:3:5: missing key 'kind'")
 
     monkeypatch.setattr(loader, "find", lambda *a: (_ for _ in ()).throw(MetricsError("period [2025-13]")))
     res = runner.invoke(app, ["rules", "card", "x"])

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from dashboard.core.contract import CASES, FILE_REASONS, REASONS, TABLES, render_markdown
+from dashboard.core.contract import (
+    CASES,
+    FILE_NOTES,
+    FILE_REASONS,
+    REASONS,
+    TABLES,
+    reason_text,
+    render_markdown,
+)
 from dashboard.core.db import REPO_ROOT
 
 
@@ -66,3 +74,15 @@ def test_declared_row_rules_name_known_reasons_and_instant_columns():
                         ("tickets", "called_before_issued"), ("tickets", "finished_before_called")}
     assert {(t.name, c.name) for t in TABLES.values() for c in t.columns if c.range_reason != "out_of_range"} == \
         {("evaluations", "rating")}
+
+
+def test_reason_codes_are_data_and_their_meanings_come_from_the_catalog():
+    from dashboard.core.text import t
+
+    # Each code's (zh, en) is the catalog's gate.reason / gate.note entry, typed here from the old tables.
+    assert REASONS["unknown_unit"] == ("单位编码不在单位表中", "Unit code is not in the units table")
+    assert FILE_REASONS["empty_file"] == ("文件为空", "The file is empty")
+    assert FILE_NOTES["already_ingested"][1] == t("gate.note.already_ingested", "en")
+    assert reason_text("worker_crashed", "zh") == t("gate.reason.worker_crashed", "zh") == "解析进程异常退出"
+    assert reason_text("something_new", "en") == "something_new"
+    assert set(REASONS).isdisjoint(FILE_NOTES) and set(FILE_REASONS).isdisjoint(FILE_NOTES)

@@ -7,7 +7,9 @@ from decimal import Decimal
 import pytest
 from helpers.rules import VALID
 
+from dashboard.core.rules import model as m
 from dashboard.core.rules.loader import RulesError, load
+from dashboard.core.rules.message import Message
 
 
 def _load(tmp_path, text: str):
@@ -83,6 +85,33 @@ def test_messages_come_in_chinese_too(tmp_path):
     with pytest.raises(RulesError) as e:
         _load(tmp_path, VALID.replace("points: -2", "pionts: -2"))
     assert "未知的键 'pionts'（是否应为 'points'？）" in e.value.render("zh")
+
+
+def test_one_error_reads_in_both_languages_from_the_catalog(tmp_path):
+    # The 良好/合格 gap of the parametrized case above, now in Chinese: names picked from the file's own zh,
+    # the exclusive edge said as 不含 (worked out from the zh catalog entry `rules.error.bands_apart`).
+    with pytest.raises(RulesError) as e:
+        _load(tmp_path, VALID.replace("min: 60, max: 80,", "min: 60, max: 75,"))
+    zh = e.value.render("zh").replace(str(tmp_path) + "/", "")
+    assert zh == "2025-01.yaml:32:3: 等次 良好 与 合格 的分数段不衔接：良好 起于 80（含），合格 止于 75（不含）"
+    [problem] = e.value.problems
+    assert problem.message.key == "rules.error.bands_apart"
+
+
+def test_a_message_renders_its_arguments_in_the_same_language():
+    # Nested messages, tuples (joined as a list) and names held in both languages all follow `lang`.
+    msg = Message("rules.error.no_ruleset", id="anshan", hint=Message("rules.error.did_you_mean", name="anshan_a"),
+                  known=("anshan_a", "huozhou"))
+    assert msg.render("en") == "no ruleset 'anshan' (did you mean 'anshan_a'?); rulesets: anshan_a, huozhou"
+    assert msg.render("zh") == "没有考核方案 'anshan'（是否应为 'anshan_a'？）；现有：anshan_a、huozhou"
+    tier = Message("rules.error.tiers_in_order", tier=m.Text(zh="一等", en="First"), ranks="[2, 3]", next=1)
+    assert tier.render("en") == "tier First covers ranks [2, 3]; tiers must follow on from rank 1"
+    assert tier.render("zh") == "等级 一等 的名次 [2, 3] 须从第 1 名接续"
+    # An argument a file wrote as a list is unhashable; the message still is, so problems can be deduplicated.
+    a, b = (Message("rules.error.not_a_number", name="points", value=[1, 2]) for _ in range(2))
+    assert a == b and len({a, b}) == 1 and a.render("en") == "points: expected a number, not [1, 2]"
+    with pytest.raises(KeyError, match="rules.error.nope"):
+        Message("rules.error.nope").render("en")
 
 
 def test_broken_yaml_is_a_positioned_error_too(tmp_path):

@@ -17,6 +17,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from dashboard.core.db import REPO_ROOT
 from dashboard.core.rules.loader import Problem, _locate, _plain
+from dashboard.core.rules.message import Message
 from dashboard.core.rules.model import RuleValueError
 from dashboard.resources import home
 
@@ -100,7 +101,7 @@ class Match(_Strict):
     def _exactly_one(self) -> Match:
         given = [k for k in ("sub", "email", "group") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise RuleValueError("match exactly one of sub, email or group", "match 只能写 sub、email、group 之一")
+            raise RuleValueError("access.error.match_one")
         return self
 
     def covers(self, claims: Mapping) -> bool:
@@ -127,15 +128,12 @@ class Grant(_Strict):
     def _units_for_unit_heads(self) -> Grant:
         if self.role == "unit_head":
             if not self.units:
-                raise RuleValueError("a unit_head needs units: the unit codes they may see",
-                                     "unit_head 须写 units：可查看的单位代码")
+                raise RuleValueError("access.error.unit_head_needs_units")
             bad = [u for u in self.units if not _UNIT_CODE.match(u)]
             if bad:
-                raise RuleValueError(f"not a unit code: {', '.join(map(repr, bad))}",
-                                     f"不是单位代码：{'、'.join(map(repr, bad))}")
+                raise RuleValueError("access.error.not_unit_codes", codes=tuple(map(repr, bad)))
         elif self.units is not None:
-            raise RuleValueError(f"units are only for unit_head; a {self.role} sees every unit",
-                                 f"只有 unit_head 写 units；{self.role} 可查看全部单位")
+            raise RuleValueError("access.error.units_only_for_unit_head", role=self.role)
         return self
 
 
@@ -173,7 +171,7 @@ def load_roles(path: Path) -> RolesFile:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
-        raise RolesFileError([Problem(where, 1, 1, "not UTF-8 text", "不是 UTF-8 编码的文本")]) from e
+        raise RolesFileError([Problem(where, 1, 1, Message("rules.error.not_utf8"))]) from e
     yaml = YAML(typ="rt")
     yaml.version = (1, 2)
     try:
@@ -181,11 +179,10 @@ def load_roles(path: Path) -> RolesFile:
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         what = (e.problem or e.context or "invalid YAML").strip()
-        raise RolesFileError([Problem(where, mark.line + 1, mark.column + 1, f"YAML: {what}",
-                                      f"YAML 格式错误：{what}")]) from e
+        raise RolesFileError([Problem(where, mark.line + 1, mark.column + 1,
+                                      Message("rules.error.yaml", what=what))]) from e
     if not isinstance(doc, CommentedMap):
-        raise RolesFileError([Problem(where, 1, 1, "a roles file is a mapping with a 'grants' list",
-                                      "角色文件应为含 grants 列表的映射")])
+        raise RolesFileError([Problem(where, 1, 1, Message("access.error.not_a_mapping"))])
     try:
         return RolesFile.model_validate(_plain(doc))
     except ValidationError as e:
@@ -193,19 +190,19 @@ def load_roles(path: Path) -> RolesFile:
         for err in e.errors(include_url=False):
             line, col, _ = _locate(doc, err["loc"], err["type"])
             name = str(err["loc"][-1]) if err["loc"] else ""
+            error = err.get("ctx", {}).get("error")
             if err["type"] == "extra_forbidden":
-                en, zh = f"unknown key {name!r}", f"未知的键 {name!r}"
+                message = Message("rules.error.unknown_key", name=name, hint="")
             elif err["type"] == "missing":
-                en, zh = f"missing key {name!r}", f"缺少 {name!r}"
+                message = Message("rules.error.missing_key", name=name)
             elif err["type"] == "literal_error":
-                en = f"{name}: must be one of {', '.join(ROLES)}, not {err.get('input')!r}"
-                zh = f"{name} 只能是 {'、'.join(ROLES)}，而不是 {err.get('input')!r}"
-            elif isinstance(err.get("ctx", {}).get("error"), RuleValueError):
-                en, zh = err["ctx"]["error"].en, err["ctx"]["error"].zh
+                message = Message("access.error.not_a_role", name=name, roles=ROLES, value=err.get("input"))
+            elif isinstance(error, RuleValueError):
+                message = error.message
             else:
-                en = zh = str(err["msg"])
-            problems.append(Problem(where, line, col, en, zh))
-        raise RolesFileError(sorted(set(problems), key=lambda p: (p.line, p.col, p.en))) from e
+                message = Message("rules.error.other", text=str(err["msg"]))
+            problems.append(Problem(where, line, col, message))
+        raise RolesFileError(sorted(set(problems), key=Problem.order)) from e
 
 
 # --- is sign-in configured ----------------------------------------------------------------------------------------

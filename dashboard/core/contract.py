@@ -9,6 +9,7 @@ import pyarrow as pa
 from ruamel.yaml import YAML
 
 from dashboard import resources
+from dashboard.core import text as catalog
 from dashboard.core.period import BEIJING_ZONE
 
 TZ = BEIJING_ZONE
@@ -333,41 +334,43 @@ TABLES: dict[str, Table] = {
               CASES, EVALUATIONS, SUPERVISION, TICKETS, EVENTS, MANUAL_SCORES)
 }
 
-# Row rules beyond types: the reason codes a quarantined row can carry, with their meaning.
-REASONS: dict[str, tuple[str, str]] = {
-    "missing_id": ("主键为空", "The record identifier is empty"),
-    "missing_required": ("必填字段为空", "A required field is empty"),
-    "bad_value": ("值的类型或格式不符合约定", "A value does not have the contract's type or format"),
-    "not_allowed": ("值不在允许范围内", "A value is not one of the allowed values"),
-    "out_of_range": ("数值超出允许范围", "A number is outside its allowed range"),
-    "rating_out_of_range": ("评价等级不在 1–5", "Rating is not between 1 and 5"),
-    "completed_before_accepted": ("办结时间早于受理时间", "Completed before it was accepted"),
-    "deadline_before_accepted": ("办理期限早于受理时间", "Deadline before acceptance"),
-    "called_before_issued": ("叫号时间早于取号时间", "Called before the ticket was issued"),
-    "finished_before_called": ("结束时间早于叫号时间", "Finished before it was called"),
-    "unknown_unit": ("单位编码不在单位表中", "Unit code is not in the units table"),
-    "pii_in_identifier": ("编号字段中含身份证号或手机号", "An identifier holds an ID-card or mobile number"),
-    "malformed_row": ("行的字段数与表头不符", "The row has a different number of fields than the header"),
-}
+# Row rules beyond types: the reason codes a quarantined row can carry. Codes are data (the quarantine tables
+# store them); what each means is text, in the catalog as `gate.reason.<code>` (both languages).
+ROW_REASON_CODES: tuple[str, ...] = (
+    "missing_id", "missing_required", "bad_value", "not_allowed", "out_of_range", "rating_out_of_range",
+    "completed_before_accepted", "deadline_before_accepted", "called_before_issued", "finished_before_called",
+    "unknown_unit", "pii_in_identifier", "malformed_row",
+)
 
-# Whole-file outcomes: why a file was not read at all.
-FILE_REASONS: dict[str, tuple[str, str]] = {
-    "empty_file": ("文件为空", "The file is empty"),
-    "unreadable": ("文件无法读取（损坏或截断）", "The file cannot be read (corrupt or truncated)"),
-    "encoding_error": ("文件编码与声明不符", "The file is not in its declared encoding"),
-    "unknown_table": ("无法识别文件属于哪张表", "Cannot tell which table the file belongs to"),
-    "missing_column": ("缺少必需列", "A required column is missing"),
-    "column_type": ("列的类型与约定不符且无法无损转换", "A column's type differs from the contract and cannot be converted losslessly"),
-    "unsupported_format": ("不支持的文件格式", "Unsupported file format"),
-    "worker_crashed": ("解析进程异常退出", "The parsing worker process died"),
-    "mapping_error": ("映射文件有误", "The mapping file is invalid"),
-}
+# Whole-file outcomes: why a file was not read at all (`gate.reason.<code>`).
+FILE_REASON_CODES: tuple[str, ...] = (
+    "empty_file", "unreadable", "encoding_error", "unknown_table", "missing_column", "column_type",
+    "unsupported_format", "worker_crashed", "mapping_error",
+)
 
-FILE_NOTES: dict[str, tuple[str, str]] = {
-    "extra_columns_dropped": ("约定外的列未入库", "Columns outside the contract were not stored"),
-    "already_ingested": ("同一文件已入库，未重复处理", "The same file was already ingested; nothing changed"),
-    "units_not_loaded": ("尚未导入单位表，未校验单位编码", "No units table loaded yet, so unit codes were not checked"),
-}
+# What the gate notes about a file it did read (`gate.note.<code>`).
+FILE_NOTE_CODES: tuple[str, ...] = (
+    "extra_columns_dropped", "already_ingested", "units_not_loaded",
+)
+
+
+def reason_text(code: str, lang: str) -> str:
+    """A row reason, file reason or file note in the reader's language (the code itself when unknown)."""
+    if code in ROW_REASON_CODES or code in FILE_REASON_CODES:
+        return catalog.t(f"gate.reason.{code}", lang)
+    if code in FILE_NOTE_CODES:
+        return catalog.t(f"gate.note.{code}", lang)
+    return code
+
+
+def _meanings(codes: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    return {code: (reason_text(code, "zh"), reason_text(code, "en")) for code in codes}
+
+
+# Each code with its meaning (Chinese, English), read from the catalog.
+REASONS = _meanings(ROW_REASON_CODES)
+FILE_REASONS = _meanings(FILE_REASON_CODES)
+FILE_NOTES = _meanings(FILE_NOTE_CODES)
 
 
 def _type_name(t: pa.DataType) -> str:

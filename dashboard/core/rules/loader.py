@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import sys
 from dataclasses import dataclass
@@ -19,20 +18,25 @@ from dashboard import resources
 from dashboard.core.metrics import months_of
 from dashboard.core.rules import model as m
 from dashboard.core.rules.kinds import REGISTRY
+from dashboard.core.rules.message import Message
+from dashboard.core.rules.vocabulary import did_you_mean
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a file, where it is, in both languages."""
+    """One thing wrong with a file: where it is, and what, as a catalog message rendered in the reader's language."""
 
     file: str
     line: int
     col: int
-    en: str
-    zh: str
+    message: Message
 
     def render(self, lang: str = "en") -> str:
-        return f"{self.file}:{self.line}:{self.col}: {self.zh if lang == 'zh' else self.en}"
+        return f"{self.file}:{self.line}:{self.col}: {self.message.render(lang)}"
+
+    def order(self) -> tuple[int, int, str]:
+        """Where the problem is, then what (in English, so the order does not depend on the reader)."""
+        return self.line, self.col, self.message.render("en")
 
 
 class RulesError(ValueError):
@@ -100,44 +104,34 @@ def _locate(doc, loc: tuple, err_type: str) -> tuple[int, int, object]:
     return line, col, parent
 
 
-def _message(err: ErrorDetails, parent) -> tuple[str, str]:
+def _message(err: ErrorDetails, parent) -> Message:
     kind, loc, ctx = err["type"], err["loc"], err.get("ctx", {})
     name = str(loc[-1]) if loc else ""
     if kind == "extra_forbidden":
-        near = difflib.get_close_matches(name, _vocabulary(), n=1, cutoff=0.75)
         in_flow = isinstance(parent, CommentedMap) and parent.fa.flow_style()
         if err.get("input") is None and (in_flow or not name.isascii()):
             # `{note: 扣2分,每次}` in a flow mapping: the ASCII comma ended the note and began a key.
-            return (f"unexpected key {name!r}: an ASCII comma inside a {{…}} mapping splits the text; quote it or use "
-                    "a Chinese comma (，)",
-                    f"多出的键 {name!r}：花括号映射中的英文逗号把文字断开了；请给文字加引号或改用中文逗号（，）")
-        hint_en = f" (did you mean {near[0]!r}?)" if near else ""
-        hint_zh = f"（是否应为 {near[0]!r}？）" if near else ""
-        return f"unknown key {name!r}{hint_en}", f"未知的键 {name!r}{hint_zh}"
+            return Message("rules.error.comma_in_flow", name=name)
+        return Message("rules.error.unknown_key", name=name, hint=did_you_mean(name, _vocabulary(), cutoff=0.75))
     if kind == "missing":
-        return f"missing key {name!r}", f"缺少 {name!r}"
+        return Message("rules.error.missing_key", name=name)
     if kind == "union_tag_invalid":
         tag, expected = ctx.get("tag"), ctx.get("expected_tags", "")
         options = [t.strip().strip("'") for t in str(expected).split(",")]
-        near = difflib.get_close_matches(str(tag), options, n=1, cutoff=0.6)
-        hint_en = f" (did you mean {near[0]!r}?)" if near else ""
-        hint_zh = f"（是否应为 {near[0]!r}？）" if near else ""
-        return (f"unknown kind {tag!r}{hint_en}; kinds: {', '.join(options)}",
-                f"未知的类型 {tag!r}{hint_zh}；可用：{'、'.join(options)}")
+        return Message("rules.error.unknown_kind", kind=tag, hint=did_you_mean(str(tag), options), kinds=tuple(options))
     if kind == "union_tag_not_found":
-        return "missing key 'kind'", "缺少 'kind'"
+        return Message("rules.error.missing_key", name="kind")
     if kind in ("decimal_parsing", "decimal_type", "int_parsing", "int_type", "float_parsing", "float_type"):
-        return f"{name}: expected a number, not {err.get('input')!r}", f"{name} 应为数字，而不是 {err.get('input')!r}"
+        return Message("rules.error.not_a_number", name=name, value=err.get("input"))
     if kind == "literal_error":
-        return (f"{name}: must be one of {ctx.get('expected')}, not {err.get('input')!r}",
-                f"{name} 只能是 {ctx.get('expected')}，而不是 {err.get('input')!r}")
+        return Message("rules.error.not_one_of", name=name, expected=ctx.get("expected"), value=err.get("input"))
     if kind == "string_pattern_mismatch":
-        return (f"{name}: {err.get('input')!r} is not an identifier (lowercase letters, digits and _)",
-                f"{name}：{err.get('input')!r} 不是合法标识（小写字母、数字和下划线）")
+        return Message("rules.error.not_identifier", name=name, value=err.get("input"))
     error = ctx.get("error")
     if isinstance(error, m.RuleValueError):
-        return error.en, error.zh
-    return err["msg"], err["msg"]
+        return error.message
+    # pydantic's own sentence, in English only: a constraint this vocabulary has no words for yet.
+    return Message("rules.error.other", text=err["msg"])
 
 
 def load(path: Path) -> Loaded:
@@ -154,7 +148,7 @@ def _load(path: Path, raw: bytes) -> Loaded:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        raise RulesError([Problem(where, line, 1, "not UTF-8 text", "不是 UTF-8 编码的文本")]) from e
+        raise RulesError([Problem(where, line, 1, Message("rules.error.not_utf8"))]) from e
     yaml = YAML(typ="rt")
     yaml.version = (1, 2)  # `on` stays a string and 010 stays ten
     try:
@@ -162,19 +156,17 @@ def _load(path: Path, raw: bytes) -> Loaded:
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         what = (e.problem or e.context or "invalid YAML").strip()
-        raise RulesError([Problem(where, mark.line + 1, mark.column + 1, f"YAML: {what}",
-                                  f"YAML 格式错误：{what}")]) from e
+        raise RulesError([Problem(where, mark.line + 1, mark.column + 1, Message("rules.error.yaml", what=what))]) from e
     if not isinstance(doc, CommentedMap):
-        raise RulesError([Problem(where, 1, 1, "a ruleset file is a mapping of keys", "考核细则文件应为键值映射")])
+        raise RulesError([Problem(where, 1, 1, Message("rules.error.not_a_mapping"))])
     try:
         ruleset = m.Ruleset.model_validate(_plain(doc))
     except ValidationError as e:
         problems = []
         for err in e.errors(include_url=False):
             line, col, parent = _locate(doc, err["loc"], err["type"])
-            en, zh = _message(err, parent)
-            problems.append(Problem(where, line, col, en, zh))
-        raise RulesError(sorted(set(problems), key=lambda p: (p.line, p.col, p.en))) from e
+            problems.append(Problem(where, line, col, _message(err, parent)))
+        raise RulesError(sorted(set(problems), key=Problem.order)) from e
     return Loaded(ruleset, path, hashlib.sha256(raw).hexdigest())
 
 
@@ -195,7 +187,8 @@ def case_problems(one: Loaded) -> list[Problem]:
         line = next((i for i, row in enumerate(text, 1) if row.strip().lstrip("- ").startswith("name:")
                      and case.name in row), 1)
         col = text[line - 1].find("name:") + 1 if text else 1
-        out += [Problem(str(one.path), line, col, f"case {case.name!r}: {a}", f"案例「{case.name}」：{b}")
+        # The case's own findings come in both languages already (cases.py); the file names the case around them.
+        out += [Problem(str(one.path), line, col, Message("rules.error.case", name=case.name, problem=m.Text(zh=b, en=a)))
                 for a, b in zip(en, zh, strict=True)]
     return out
 
@@ -219,9 +212,8 @@ def check(paths: list[Path]) -> tuple[list[Loaded], list[Problem]]:
             continue
         rs = one.ruleset
         if path.parent.name != rs.id or path.stem != rs.effective.from_period:
-            problems.append(Problem(str(path), 1, 1,
-                                    f"file should be rulesets/{rs.id}/{rs.effective.from_period}.yaml",
-                                    f"文件应位于 rulesets/{rs.id}/{rs.effective.from_period}.yaml"))
+            problems.append(Problem(str(path), 1, 1, Message("rules.error.misplaced", id=rs.id,
+                                                             start=rs.effective.from_period)))
         loaded.append(one)
     by_id: dict[str, list[Loaded]] = {}
     for one in loaded:
@@ -232,12 +224,9 @@ def check(paths: list[Path]) -> tuple[list[Loaded], list[Problem]]:
             end = earlier.ruleset.effective.to_period
             start = months_of(later.ruleset.effective.from_period)[0]
             if end is None or months_of(end)[-1] >= start:
-                problems.append(Problem(
-                    str(later.path), 1, 1,
-                    f"version {later.path.stem} overlaps {earlier.path.stem}, which runs to {end or 'no end'}; "
-                    f"give {earlier.path.name} an effective.to_period before {start}",
-                    f"版本 {later.path.stem} 与 {earlier.path.stem}（施行至 {end or '未设终止期'}）重叠；"
-                    f"请为 {earlier.path.name} 设置早于 {start} 的 effective.to_period"))
+                problems.append(Problem(str(later.path), 1, 1, Message(
+                    "rules.error.overlap", later=later.path.stem, earlier=earlier.path.stem,
+                    end=end or Message("rules.error.no_end"), file=earlier.path.name, start=start)))
     return loaded, problems
 
 
@@ -246,10 +235,8 @@ def find(ruleset_id: str, period: str | None = None, root: Path = RULESETS) -> L
     files = sorted((root / ruleset_id).glob("*.yaml")) if (root / ruleset_id).is_dir() else []
     if not files:
         known = sorted(p.name for p in root.iterdir() if p.is_dir())
-        near = difflib.get_close_matches(ruleset_id, known, n=1)
-        raise RulesError([Problem(str(root), 1, 1, f"no ruleset {ruleset_id!r}" + (
-            f" (did you mean {near[0]!r}?)" if near else "") + f"; rulesets: {', '.join(known)}",
-            f"没有考核方案 {ruleset_id!r}" + (f"（是否应为 {near[0]!r}？）" if near else "") + f"；现有：{'、'.join(known)}")])
+        raise RulesError([Problem(str(root), 1, 1, Message("rules.error.no_ruleset", id=ruleset_id,
+                                                           hint=did_you_mean(ruleset_id, known), known=tuple(known)))])
     versions = [load(p) for p in files]
     if period is None:
         return versions[-1]
@@ -258,5 +245,5 @@ def find(ruleset_id: str, period: str | None = None, root: Path = RULESETS) -> L
         eff = v.ruleset.effective
         if months_of(eff.from_period)[0] <= month and (eff.to_period is None or month <= months_of(eff.to_period)[-1]):
             return v
-    raise RulesError([Problem(str(root / ruleset_id), 1, 1, f"no version of {ruleset_id} is in force in {period}",
-                              f"{period} 没有施行中的 {ruleset_id} 版本")])
+    raise RulesError([Problem(str(root / ruleset_id), 1, 1,
+                              Message("rules.error.no_version", id=ruleset_id, period=period))])

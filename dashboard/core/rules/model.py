@@ -26,6 +26,7 @@ from dashboard.core.rules.kinds.proportional import Proportional  # noqa: F401
 from dashboard.core.rules.kinds.rank_points import RankPoints  # noqa: F401
 from dashboard.core.rules.kinds.step import Band, Step  # noqa: F401
 from dashboard.core.rules.kinds.threshold_slope import ThresholdSlope  # noqa: F401
+from dashboard.core.rules.message import Message
 from dashboard.core.rules.vocabulary import (  # noqa: F401  (re-exported: the vocabulary is read as `m.…`)
     AMOUNT_LIMIT,
     AMOUNT_PLACES,
@@ -70,9 +71,7 @@ class Section(Strict):
         if self.max is not None and self.pool == "score":
             total = sum((i.max or Decimal(0)) for i in self.items)
             if total != self.max:
-                raise RuleValueError(
-                    f"section {self.id}: its items' maxima sum to {total}, not the section's {self.max}",
-                    f"分项 {self.id} 各项满分合计 {total}，与本项满分 {self.max} 不符")
+                raise RuleValueError("rules.error.section_sum", section=self.id, total=total, max=self.max)
         return self
 
 
@@ -97,8 +96,7 @@ class Effective(Strict):
     @classmethod
     def _period(cls, v: str | None) -> str | None:
         if v is not None and not PERIOD.fullmatch(v):
-            raise RuleValueError(f"period {v!r}: write 2025-06, 2025-Q2 or 2025",
-                                 f"考核期 {v!r} 格式应为 2025-06、2025-Q2 或 2025")
+            raise RuleValueError("rules.error.bad_period", period=v)
         return v
 
 
@@ -176,14 +174,11 @@ class Case(Strict):
     def _one_shape(self) -> Case:
         shapes = [x is not None for x in (self.inputs, self.subjects, self.parts)]
         if sum(shapes) != 1:
-            raise RuleValueError("a case gives exactly one of inputs, subjects or parts",
-                                 "案例须且只须给出 inputs、subjects、parts 之一")
+            raise RuleValueError("rules.error.case_one_shape")
         if (self.inputs is None) != (self.expect is None) or (self.inputs is None) == (self.expect_by_subject is None):
-            raise RuleValueError("inputs go with expect; subjects and parts go with expect_by_subject",
-                                 "inputs 对应 expect；subjects 与 parts 对应 expect_by_subject")
+            raise RuleValueError("rules.error.case_expect")
         if (self.parts is None) != (self.rollup is None):
-            raise RuleValueError("parts go with rollup (the longer period they make up)",
-                                 "parts 须与 rollup（汇总的考核期）同时给出")
+            raise RuleValueError("rules.error.case_rollup")
         return self
 
 
@@ -219,8 +214,7 @@ class Award(Strict):
     @model_validator(mode="after")
     def _one_way(self) -> Award:
         if (self.ranks is None) == (self.places is None):
-            raise RuleValueError("give an award exactly one of ranks [first, last] or places (how many it holds)",
-                                 "称号须且只须给出 ranks（名次范围）或 places（名额）之一")
+            raise RuleValueError("rules.error.award_one_way")
         return self
 
 
@@ -260,14 +254,12 @@ class Ranking(Strict):
         last = 0
         for t in self.tiers:
             if t.ranks[0] != last + 1 or t.ranks[1] < t.ranks[0]:
-                raise RuleValueError(f"tier {t.name.en} covers ranks {t.ranks}; tiers must follow on from rank {last + 1}",
-                                     f"等级 {t.name.zh} 的名次 {t.ranks} 须从第 {last + 1} 名接续")
+                raise RuleValueError("rules.error.tiers_in_order", tier=t.name, ranks=str(t.ranks), next=last + 1)
             last = t.ranks[1]
         if self.downgrade and not self.tiers:
-            raise RuleValueError("a downgrade needs tiers", "降级须先定义等级（tiers）")
+            raise RuleValueError("rules.error.downgrade_needs_tiers")
         if any(a.places is not None for a in self.awards) and self.award_ties is None:
-            raise RuleValueError("awards given by places say what a tie at the last place does: award_ties: include "
-                                 "or exclude", "按名额授予的称号须写明末位并列如何处理：award_ties: include 或 exclude")
+            raise RuleValueError("rules.error.award_ties_needed")
         return self
 
 
@@ -326,33 +318,27 @@ class Ruleset(Strict):
         ids = [it.id for sec in self.sections for it in sec.items]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
-            raise RuleValueError(f"item ids must be unique; repeated: {', '.join(dupes)}",
-                                 f"考核项编号不能重复：{'、'.join(dupes)}")
+            raise RuleValueError("rules.error.duplicate_ids", ids=tuple(dupes))
         order = ["month", "quarter", "year"]
         for r in self.rollups:
             if order.index(r.period) <= order.index(self.period):
-                raise RuleValueError(f"a {self.period} ruleset cannot roll up to {r.period}",
-                                     f"{self.period} 考核不能汇总为 {r.period}")
+                raise RuleValueError("rules.error.rollup_not_longer", period=self.period, rollup=r.period)
         names = {g.name.zh for g in self.grades} | {g.name.zh for r in self.rollups for g in r.grades}
         for ex in [self.excellence, *(r.excellence for r in self.rollups)]:
             if ex is not None and ex.demote_to is not None and not ex.grades:
-                raise RuleValueError("demote_to needs the excellence grades it demotes from",
-                                     "demote_to 须与评优等次（grades）同时给出")
+                raise RuleValueError("rules.error.demote_needs_grades")
             for g in (ex.grades if ex else []) + ([ex.demote_to] if ex and ex.demote_to else []):
                 if g not in names:
-                    raise RuleValueError(f"excellence grade {g!r} is not one of the grades", f"评优等次 {g!r} 不在等次中")
+                    raise RuleValueError("rules.error.unknown_excellence_grade", grade=g)
         if isinstance(self.model, BaseBonusDeduction):
             scored = [s for s in self.sections if s.pool == "score"]
             if scored and sum((s.max or Decimal(0)) for s in scored) != self.model.base:
-                raise RuleValueError(
-                    f"the scored sections' maxima sum to {sum((s.max or Decimal(0)) for s in scored)}, "
-                    f"not the base {self.model.base}",
-                    f"基本分各分项满分合计与基础分 {self.model.base} 不符")
+                raise RuleValueError("rules.error.base_sum", total=sum((s.max or Decimal(0)) for s in scored),
+                                     base=self.model.base)
         if isinstance(self.model, Scorecard):
             total = sum((s.max or Decimal(0)) for s in self.sections)
             if total != self.model.max:
-                raise RuleValueError(f"the sections' maxima sum to {total}, not the scorecard's {self.model.max}",
-                                     f"各分项满分合计 {total}，与总分 {self.model.max} 不符")
+                raise RuleValueError("rules.error.scorecard_sum", total=total, max=self.model.max)
         return self
 
     @field_validator("grades")
@@ -362,20 +348,19 @@ class Ruleset(Strict):
         return grades
 
 
-def _edge(value: Decimal | None, inclusive: bool) -> str:
-    return "∞" if value is None else f"{value}{'' if inclusive else ' (exclusive)'}"
+def _edge(value: Decimal | None, inclusive: bool) -> Message | str:
+    if value is None:
+        return "∞"
+    return Message("rules.error.edge_inclusive" if inclusive else "rules.error.edge_exclusive", value=value)
 
 
 def _check_bands(grades: list[Grade]) -> None:
     """Bands ordered from the top, each starting exactly where the next one ends, one side inclusive."""
     for upper, lower in zip(grades, grades[1:], strict=False):
         if upper.min is None or lower.max != upper.min:
-            raise RuleValueError(
-                f"grade bands {upper.name.en} and {lower.name.en} do not meet: {upper.name.en} starts at "
-                f"{_edge(upper.min, upper.min_inclusive)}, {lower.name.en} ends at {_edge(lower.max, lower.max_inclusive)}",
-                f"等次 {upper.name.zh} 与 {lower.name.zh} 的分数段不衔接")
+            raise RuleValueError("rules.error.bands_apart", upper=upper.name, lower=lower.name,
+                                 upper_edge=_edge(upper.min, upper.min_inclusive),
+                                 lower_edge=_edge(lower.max, lower.max_inclusive))
         if upper.min_inclusive == lower.max_inclusive:
-            both = "both include" if upper.min_inclusive else "neither includes"
-            raise RuleValueError(
-                f"grade bands {upper.name.en} and {lower.name.en} {both} {upper.min}: exactly one must",
-                f"等次 {upper.name.zh} 与 {lower.name.zh} 在 {upper.min} 处须且只须有一方包含该分数")
+            key = "bands_both_include" if upper.min_inclusive else "bands_neither_includes"
+            raise RuleValueError(f"rules.error.{key}", upper=upper.name, lower=lower.name, at=upper.min)

@@ -11,16 +11,24 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 
 from dashboard.core.contract import EVENT_TYPES, UNIT_KINDS, catalog_flags
 from dashboard.core.metrics import metrics
+from dashboard.core.rules.message import Message
 
 IDENT = re.compile(r"[a-z][a-z0-9_]*")
 
 
 class RuleValueError(ValueError):
-    """A rule value that is wrong, with the message in both languages."""
+    """A rule value that is wrong: a catalog key (`rules.error.…`) and its arguments, rendered in the reader's
+    language."""
 
-    def __init__(self, en: str, zh: str):
-        super().__init__(en)
-        self.en, self.zh = en, zh
+    def __init__(self, key: str, **fmt: object):
+        self.message = Message(key, **fmt)
+        super().__init__(self.message.render("en"))
+
+
+def did_you_mean(name: str, known: list[str], cutoff: float = 0.6) -> Message | str:
+    """The "(did you mean 'x'?)" hint for a name close to a known one, else nothing."""
+    near = difflib.get_close_matches(name, known, n=1, cutoff=cutoff)
+    return Message("rules.error.did_you_mean", name=near[0]) if near else ""
 
 
 class Strict(BaseModel):
@@ -38,9 +46,7 @@ class Text(Strict):
 
 def _metric(v: str) -> str:
     if v not in metrics():
-        near = difflib.get_close_matches(v, list(metrics()), n=1)
-        raise RuleValueError(f"unknown metric {v!r}" + (f" (did you mean {near[0]!r}?)" if near else ""),
-                             f"未知指标 {v!r}" + (f"（是否应为 {near[0]!r}？）" if near else ""))
+        raise RuleValueError("rules.error.unknown_metric", metric=v, hint=did_you_mean(v, list(metrics())))
     return v
 
 
@@ -52,11 +58,9 @@ AMOUNT_LIMIT = Decimal(10) ** 13
 def _amount(v: Decimal) -> Decimal:
     """A number of points the engine holds exactly, or an error (never a silently rounded parameter)."""
     if not v.is_finite():
-        raise RuleValueError(f"{v} is not a number of points", f"{v} 不是有效分值")
+        raise RuleValueError("rules.error.not_points", value=v)
     if abs(v) >= AMOUNT_LIMIT or v != v.quantize(Decimal(1).scaleb(-AMOUNT_PLACES)):
-        raise RuleValueError(
-            f"{v} cannot be held exactly: points have at most {AMOUNT_PLACES} decimal places and stay below "
-            f"{AMOUNT_LIMIT:,}", f"{v} 无法精确保存：分值最多 {AMOUNT_PLACES} 位小数，且小于 {AMOUNT_LIMIT:,}")
+        raise RuleValueError("rules.error.not_exact", value=v, places=AMOUNT_PLACES, limit=AMOUNT_LIMIT)
     return v
 
 
@@ -64,7 +68,7 @@ def _positive_fraction(v: Decimal, info: ValidationInfo) -> Decimal:
     """A step of a rate: a fraction above zero (a zero step would divide by zero)."""
     v = _fraction(v, info)
     if v <= 0:
-        raise RuleValueError(f"{info.field_name} must be above 0", f"{info.field_name} 必须大于 0")
+        raise RuleValueError("rules.error.not_positive", field=info.field_name)
     return v
 
 
@@ -72,17 +76,16 @@ def _fraction(v: Decimal, info: ValidationInfo) -> Decimal:
     """Rates are fractions: 98% is 0.98. A value above 1 is almost always a percentage typed as such."""
     field = info.field_name
     if v > 1:
-        raise RuleValueError(f"{field} {v} is more than 1: rates are fractions here, so write {v / 100} for {v}%",
-                             f"{field} {v} 大于 1：比率以小数表示，{v}% 应写为 {v / 100}")
+        raise RuleValueError("rules.error.rate_above_one", field=field, value=v, fraction=v / 100)
     if v < 0:
-        raise RuleValueError(f"{field} must not be negative", f"{field} 不能为负数")
+        raise RuleValueError("rules.error.negative", field=field)
     return v
 
 
 def _count_metric(v: str) -> str:
     _metric(v)
     if metrics()[v].kind != "count":
-        raise RuleValueError(f"metric {v!r} is a {metrics()[v].kind}, not a count", f"指标 {v!r} 不是计数指标")
+        raise RuleValueError("rules.error.not_count", metric=v, kind=metrics()[v].kind)
     return v
 
 
@@ -96,8 +99,7 @@ UnitKind = Literal[UNIT_KINDS]  # type: ignore[valid-type]
 
 def _flag(v: str) -> str:
     if v not in catalog_flags():
-        raise RuleValueError(f"unknown flag {v!r} (flags: {', '.join(catalog_flags())})",
-                             f"未知标记 {v!r}（可用：{'、'.join(catalog_flags())}）")
+        raise RuleValueError("rules.error.unknown_flag", flag=v, flags=tuple(catalog_flags()))
     return v
 
 
@@ -106,9 +108,7 @@ FlagCode = Annotated[str, AfterValidator(_flag)]
 
 def _event_type(v: str) -> str:
     if v not in EVENT_TYPES:
-        near = difflib.get_close_matches(v, EVENT_TYPES, n=1)
-        raise RuleValueError(f"unknown event type {v!r}" + (f" (did you mean {near[0]!r}?)" if near else ""),
-                             f"未知事件类型 {v!r}" + (f"（是否应为 {near[0]!r}？）" if near else ""))
+        raise RuleValueError("rules.error.unknown_event_type", event_type=v, hint=did_you_mean(v, list(EVENT_TYPES)))
     return v
 
 
@@ -139,8 +139,7 @@ class Veto(Strict):
         for t in self.tiers:
             if not (self.event_types if t.event_types is None else t.event_types) and \
                     not (self.metrics if t.metrics is None else t.metrics):
-                raise RuleValueError("a veto tier counts event_types or metrics: give at least one",
-                                     "否决的每一档须统计至少一种事件类型（event_types）或计数指标（metrics）")
+                raise RuleValueError("rules.error.veto_counts_nothing")
         return self
 
     def counted(self, tier: VetoTier) -> tuple[list[str], list[str]]:
@@ -170,7 +169,7 @@ class RuleBase(Strict):
     @model_validator(mode="after")
     def _range(self) -> RuleBase:
         if self.max is not None and self.floor > self.max:
-            raise RuleValueError(f"floor {self.floor} is above max {self.max}", f"下限 floor {self.floor} 高于满分 max {self.max}")
+            raise RuleValueError("rules.error.floor_above_max", floor=self.floor, max=self.max)
         return self
 
 
@@ -178,11 +177,9 @@ def check_value(metric: str, value: Decimal | None, field: str) -> None:
     """A value compared with a rate is a fraction (98% is 0.98); with a count or a mean, a plain number."""
     if value is not None and metrics()[metric].kind in ("rate", "ratio"):
         if value > 1:
-            raise RuleValueError(
-                f"{field} {value} is more than 1: rates are fractions here, so write {value / 100} for {value}%",
-                f"{field} {value} 大于 1：比率以小数表示，{value}% 应写为 {value / 100}")
+            raise RuleValueError("rules.error.rate_above_one", field=field, value=value, fraction=value / 100)
         if value < 0:
-            raise RuleValueError(f"{field} must not be negative", f"{field} 不能为负数")
+            raise RuleValueError("rules.error.negative", field=field)
 
 
 Op = Literal[">=", ">", "<=", "<", "=="]

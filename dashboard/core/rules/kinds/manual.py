@@ -22,8 +22,7 @@ class Manual(RuleBase):
     @model_validator(mode="after")
     def _bounds(self) -> Manual:
         if self.min_value > self.max_value:
-            raise RuleValueError(f"min_value {self.min_value} is above max_value {self.max_value}",
-                                 f"min_value {self.min_value} 大于 max_value {self.max_value}")
+            raise RuleValueError("rules.error.manual_bounds", least=self.min_value, most=self.max_value)
         return self
 
 

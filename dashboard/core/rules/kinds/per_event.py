@@ -56,8 +56,7 @@ class PerEvent(RuleBase):
     def _known_filter_levels(cls, v: list[str] | None) -> list[str] | None:
         for level in v or []:
             if level not in EVENT_LEVELS:
-                raise RuleValueError(f"unknown level {level!r} (levels: {', '.join(EVENT_LEVELS)})",
-                                     f"未知级别 {level!r}（可用：{'、'.join(EVENT_LEVELS)}）")
+                raise RuleValueError("rules.error.unknown_level", level=level, levels=tuple(EVENT_LEVELS))
         return v
 
     @field_validator("points_by_level")
@@ -65,37 +64,27 @@ class PerEvent(RuleBase):
     def _known_levels(cls, v: dict[str, Decimal] | None) -> dict[str, Decimal] | None:
         for level in v or {}:
             if level not in EVENT_LEVELS:
-                raise RuleValueError(f"unknown level {level!r} (levels: {', '.join(EVENT_LEVELS)})",
-                                     f"未知级别 {level!r}（可用：{'、'.join(EVENT_LEVELS)}）")
+                raise RuleValueError("rules.error.unknown_level", level=level, levels=tuple(EVENT_LEVELS))
         return v
 
     @model_validator(mode="after")
     def _one_way_to_score(self) -> PerEvent:
         if (self.event_type is None) == (self.metric is None):
-            raise RuleValueError("give exactly one of event_type (recorded events) or metric (a count indicator)",
-                                 "event_type（事件）与 metric（计数指标）须且只须给出一个")
+            raise RuleValueError("rules.error.per_event.events_or_metric")
         if self.metric is not None and self.points is None and self.flags == []:
-            raise RuleValueError("a per_event rule over a metric takes plain points",
-                                 "按计数指标计分时只能使用 points")
+            raise RuleValueError("rules.error.per_event.metric_plain_points")
         if self.metric is not None and self.counts is None:
-            raise RuleValueError("a per_event rule over a count metric says what it counts: counts: cases, items, "
-                                 "sample or events", "按计数指标计分须写明计数对象：counts: cases（办件）、items（事项）、"
-                                 "sample（抽查件）或 events（事件）")
+            raise RuleValueError("rules.error.per_event.counts_needed")
         if self.counts == "sample" and self.max_count is None:
-            raise RuleValueError("counts: sample needs max_count, the size of the sample",
-                                 "counts: sample 须给出 max_count（抽查件数）")
+            raise RuleValueError("rules.error.per_event.sample_max_count")
         if self.metric is not None and (self.levels or self.severities or self.min_minutes is not None):
-            raise RuleValueError("levels, severities and min_minutes filter recorded events, not a count metric",
-                                 "levels、severities、min_minutes 只用于筛选事件，不能用于计数指标")
+            raise RuleValueError("rules.error.per_event.filters_on_metric")
         if self.metric is None and (self.counts is not None or self.max_count is not None):
-            raise RuleValueError("counts and max_count apply to a count metric; recorded events are counted as they are",
-                                 "counts 与 max_count 仅用于计数指标")
+            raise RuleValueError("rules.error.per_event.counts_on_events")
         ways = [w for w in ("points", "points_by_level", "points_by_severity", "duration_tiers")
                 if getattr(self, w) is not None]
         if len(ways) > 1 or (not ways and not self.flags):
-            raise RuleValueError(
-                "give exactly one of points, points_by_level, points_by_severity, duration_tiers (or only flags)",
-                "points、points_by_level、points_by_severity、duration_tiers 须且只须给出一个（或只设标记）")
+            raise RuleValueError("rules.error.per_event.one_way_to_score")
         return self
 
 

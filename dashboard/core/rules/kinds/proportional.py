@@ -23,8 +23,8 @@ class Proportional(RuleBase):
     @model_validator(mode="after")
     def _rate(self) -> Proportional:
         if metrics()[self.metric].kind not in ("rate", "ratio"):
-            raise RuleValueError(f"proportional needs a rate; {self.metric!r} is a {metrics()[self.metric].kind}",
-                                 f"按比例计分须使用比率指标，{self.metric!r} 不是比率")
+            raise RuleValueError("rules.error.proportional_needs_rate", metric=self.metric,
+                                 kind=metrics()[self.metric].kind)
         return self
 
 
