@@ -66,6 +66,7 @@ def test_the_selected_rulesets_card_in_chinese(at):
     assert len(cards) == 1
     assert cards[0].startswith("## 沅陵县县直单位政务公开政务服务考核\n") and rs.name.zh == "沅陵县县直单位政务公开政务服务考核"
     sha = hashlib.sha256(A_FILE.read_bytes()).hexdigest()
+    # The card is the rule engine's (rules.explain), written from the ruleset file, not a page catalog entry.
     assert f"版本 2017，sha256 {sha[:12]}" in cards[0]
     for sec in rs.sections:
         assert f"### {sec.name.zh}" in cards[0]
