@@ -9,10 +9,13 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.core import marts
 from dashboard.core.db import REPO_ROOT, connect
+from dashboard.core.text import t
 
 APP = str(REPO_ROOT / "dashboard" / "app.py")
 PAGE = "app_pages/breaches.py"
 PERIOD = "2025-06"
+COL = {k: t(f"breaches_page.col.{k}", "zh")
+       for k in ("code", "group", "metric", "value", "line", "gap", "months", "status", "open")}
 
 
 def _open(demo_lake, monkeypatch, **params) -> AppTest:
@@ -27,7 +30,7 @@ def _open(demo_lake, monkeypatch, **params) -> AppTest:
 
 
 def _table(at: AppTest):
-    tables = [d.value for d in at.dataframe if "连续月数" in d.value.columns]
+    tables = [d.value for d in at.dataframe if COL["months"] in d.value.columns]
     assert len(tables) == 1
     return tables[0]
 
@@ -52,19 +55,20 @@ def test_lists_exactly_the_units_below_98_percent_satisfaction(demo_lake, monkey
     rows = _month(demo_lake, PERIOD)
     want = {code for code, r in rows.items() if _below_sat(r)}
     assert want, "the demo month should have someone below 98%"
-    assert set(table["代码"]) == want
+    assert set(table[COL["code"]]) == want
     assert len(table) == len(want)
-    assert set(table["指标"]) == {"好评率"}
+    # Metric names are the metrics catalog's (data), not the page's text.
+    assert set(table[COL["metric"]]) == {"好评率"}
     for _, shown in table.iterrows():
-        r = rows[shown["代码"]]
+        r = rows[shown[COL["code"]]]
         n, d = r["satisfaction_rate_num"], r["satisfaction_rate_den"]
         bp = (2 * n * 10000 + d) // (2 * d)  # half-up basis points, independent of the app's formatting
-        assert shown["本月数值"] == f"{bp // 100}.{bp % 100:02d}% ({n:,}/{d:,})"
+        assert shown[COL["value"]] == f"{bp // 100}.{bp % 100:02d}% ({n:,}/{d:,})"
         gap = Fraction(n, d) * 100 - 98  # negative
         cents = -((-gap * 100 * 2 + 1) // 2)  # half-up away from zero on the magnitude
-        assert shown["差距"] == f"{cents / 100:.2f} 个百分点"
-        assert shown["预警线"] == "98.00%"
-        assert shown["详情"] == f"unit?unit={shown['代码']}&period={PERIOD}&lang=zh"
+        assert shown[COL["gap"]] == t("common.pp", "zh", value=f"{cents / 100:.2f}")
+        assert shown[COL["line"]] == "98.00%"
+        assert shown[COL["open"]] == f"unit?unit={shown[COL['code']]}&period={PERIOD}&lang=zh"
 
 
 def test_consecutive_months_and_new_are_counted_back_month_by_month(demo_lake, monkeypatch):
@@ -72,14 +76,14 @@ def test_consecutive_months_and_new_are_counted_back_month_by_month(demo_lake, m
     table = _table(at)
     history: dict[str, dict] = {}
     for _, shown in table.iterrows():
-        code, n, month = shown["代码"], 0, PERIOD
+        code, n, month = shown[COL["code"]], 0, PERIOD
         while True:
             history.setdefault(month, _month(demo_lake, month) if month >= "2023-07" else {})
             if not _below_sat(history[month].get(code)):
                 break
             n, month = n + 1, _prev(month)
-        assert shown["连续月数"] == n, code
-        assert shown["状态"] == ("本月新增" if n == 1 else "持续"), code
+        assert shown[COL["months"]] == n, code
+        assert shown[COL["status"]] == t("breaches_page.new" if n == 1 else "breaches_page.persistent", "zh"), code
 
 
 def test_every_watched_line_and_the_overview_count_agree(demo_lake, monkeypatch):
@@ -88,9 +92,9 @@ def test_every_watched_line_and_the_overview_count_agree(demo_lake, monkeypatch)
     rows = _month(demo_lake, PERIOD)
     sat = {c for c, r in rows.items() if _below_sat(r)}
     on_time = {c for c, r in rows.items() if r["on_time_rate_den"] and r["on_time_rate_num"] < r["on_time_rate_den"]}
-    assert sorted(zip(table["代码"], table["指标"], strict=True)) == sorted(
+    assert sorted(zip(table[COL["code"]], table[COL["metric"]], strict=True)) == sorted(
         [(c, "好评率") for c in sat] + [(c, "按时办结率") for c in on_time])
-    assert any(m.label == "低于预警线（单位 × 指标）" and m.value == f"{len(sat) + len(on_time):,}" for m in at.metric)
+    assert any(m.label == t("breaches_page.kpi.breaches", "zh") and m.value == f"{len(sat) + len(on_time):,}" for m in at.metric)
 
 
 def test_group_filter_from_the_url(demo_lake, monkeypatch):
@@ -100,14 +104,14 @@ def test_group_filter_from_the_url(demo_lake, monkeypatch):
     want = {c for c, r in rows.items() if _below_sat(r) and r["unit_group"] == group}
     if want:
         table = _table(at)
-        assert set(table["代码"]) == want and set(table["圈层"]) == {group}
+        assert set(table[COL["code"]]) == want and set(table[COL["group"]]) == {group}
     else:
-        assert not [d for d in at.dataframe if "连续月数" in d.value.columns]
+        assert not [d for d in at.dataframe if COL["months"] in d.value.columns]
     assert at.query_params["group"] == [group] or at.query_params["group"] == group
 
 
 @pytest.mark.parametrize("lang", ["en"])
 def test_english(demo_lake, monkeypatch, lang):
     at = _open(demo_lake, monkeypatch, lang=lang)
-    assert at.title[0].value == "Breaches: units below a watched line"
-    assert any(d.value.columns[0] == "Unit" for d in at.dataframe)
+    assert at.title[0].value == t("breaches_page.title", lang)
+    assert any(d.value.columns[0] == t("breaches_page.col.unit", lang) for d in at.dataframe)

@@ -19,9 +19,15 @@ from dashboard.core import freshness
 from dashboard.core.contract import REASONS, TABLES
 from dashboard.core.db import REPO_ROOT, connect
 from dashboard.core.period import BEIJING
+from dashboard.core.text import t
 
 APP = str(REPO_ROOT / "dashboard" / "app.py")
 PAGE = "app_pages/data.py"
+FRESH = {k: t(f"data_page.fresh.{k}", "zh") for k in ("table", "rows", "newest")}
+LOG = {k: t(f"data_page.log.{k}", "zh") for k in ("file", "table", "status", "rows_in", "accepted", "quarantined", "why")}
+QUARANTINE = {k: t(f"data_page.quarantine.{k}", "zh")
+              for k in ("level", "reason", "code", "count", "source_row", "detail", "row", "file")}
+STATUS = {k: t(f"data_page.status.{k}", "zh") for k in ("accepted", "partial", "quarantined")}
 
 
 @pytest.fixture(autouse=True)
@@ -51,16 +57,16 @@ def _frame(at: AppTest, column: str):
 
 def test_freshness_rows_are_the_warehouse_views_counts(demo_lake, monkeypatch):
     at = _open(demo_lake.root, monkeypatch)
-    table = _frame(at, "最新月份")
+    table = _frame(at, FRESH["newest"])
     wh = connect(demo_lake)
-    for name, t in TABLES.items():
+    for name, spec in TABLES.items():
         want = wh.query(f'SELECT count(*) AS n FROM "{name}_versions"').column("n")[0].as_py()
-        row = table[table["数据表"] == f"{t.zh} ({name})"]
-        assert row["存储行数（含历次版本）"].item() == want, name
-    cases = table[table["数据表"] == "办件 (cases)"]
+        row = table[table[FRESH["table"]] == f"{spec.zh} ({name})"]
+        assert row[FRESH["rows"]].item() == want, name
+    cases = table[table[FRESH["table"]] == "办件 (cases)"]
     newest = max(r["accepted_at"] for r in pq.read_table(demo_lake.table_dir("cases")).to_pylist())
-    assert cases["最新月份"].item() == newest.astimezone(BEIJING).strftime("%Y-%m") == "2025-06"
-    assert table[table["数据表"] == "单位 (units)"]["最新月份"].item() == "不分月"
+    assert cases[FRESH["newest"]].item() == newest.astimezone(BEIJING).strftime("%Y-%m") == "2025-06"
+    assert table[table[FRESH["table"]] == "单位 (units)"][FRESH["newest"]].item() == t("data_page.fresh.not_monthly", "zh")
     # Built after the last ingest: no call to rebuild.
     assert not at.main.warning
 
@@ -68,34 +74,35 @@ def test_freshness_rows_are_the_warehouse_views_counts(demo_lake, monkeypatch):
 def test_ingest_log_and_quarantine_from_their_files_without_row_contents(demo_lake, monkeypatch):
     at = _open(demo_lake.root, monkeypatch)
     log = pa.concat_tables(pq.read_table(p) for p in sorted(demo_lake.ingest_log.glob("*.parquet"))).to_pylist()
-    shown = _frame(at, "读入行数")
+    shown = _frame(at, LOG["rows_in"])
     assert len(shown) == len(log)
-    assert sorted(shown["文件"]) == sorted(r["source_file"] for r in log)
-    assert shown["入库行数"].sum() == sum(r["rows_accepted"] for r in log)
-    assert shown["隔离行数"].sum() == sum(r["rows_quarantined"] for r in log)
+    assert sorted(shown[LOG["file"]]) == sorted(r["source_file"] for r in log)
+    assert shown[LOG["accepted"]].sum() == sum(r["rows_accepted"] for r in log)
+    assert shown[LOG["quarantined"]].sum() == sum(r["rows_quarantined"] for r in log)
 
     q = pa.concat_tables(pq.read_table(p) for p in sorted((demo_lake.quarantine / "rows").glob("*/*.parquet")))
     q = q.to_pylist()
-    counts = _frame(at, "原因代码")
-    got = {(r["数据表"], r["原因代码"]): r["数量"] for r in counts.to_dict("records") if r["级别"] == "行"}
+    counts = _frame(at, QUARANTINE["code"])
+    got = {(r[LOG["table"]], r[QUARANTINE["code"]]): r[QUARANTINE["count"]] for r in counts.to_dict("records")
+           if r[QUARANTINE["level"]] == QUARANTINE["row"]}
     assert got == dict(Counter((r["table"], r["reason"]) for r in q))
     for r in counts.to_dict("records"):
-        assert r["原因"] == REASONS[r["原因代码"]][0]
+        assert r[QUARANTINE["reason"]] == REASONS[r[QUARANTINE["code"]]][0]
 
-    sample = _frame(at, "行号")
+    sample = _frame(at, QUARANTINE["source_row"])
     assert len(sample) == min(len(q), freshness.SAMPLE_LIMIT)
     assert "raw" not in sample.columns
     raws = {r["raw"] for r in q if r["raw"]}
     assert not any(cell in raws for col in sample.columns for cell in sample[col].astype(str))
-    assert not any("{" in str(cell) for cell in sample["说明"])
+    assert not any("{" in str(cell) for cell in sample[QUARANTINE["detail"]])
 
 
 def test_quarantine_sample_of_one_reason_from_the_url(demo_lake, monkeypatch):
     at = _open(demo_lake.root, monkeypatch, reason="unknown_unit", lang="en")
     assert at.selectbox(key="w_data_reason").value == "unknown_unit"
-    sample = _frame(at, "Row number")
+    sample = _frame(at, t("data_page.quarantine.source_row", "en"))
     assert len(sample) > 0
-    assert set(sample["Reason"]) == {REASONS["unknown_unit"][1]}
+    assert set(sample[t("data_page.quarantine.reason", "en")]) == {REASONS["unknown_unit"][1]}
 
 
 def _parquet_bytes(table: str, rows: list[dict]) -> bytes:
@@ -117,30 +124,32 @@ def test_upload_goes_through_the_gate_then_a_rebuild(lake, monkeypatch):
     at.button(key="data_upload_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
     metrics = {m.label: m.value for m in at.metric}
-    assert (metrics["全部入库"], metrics["部分入库"], metrics["整文件隔离"]) == ("1", "1", "1")
-    assert metrics["入库行数"] == f"{len(UNITS) + 5}"
-    result = _frame(at, "原因与说明")
-    assert dict(zip(result["文件"], result["结果"], strict=True)) == {
-        "units.parquet": "全部入库", "cases_2025-06.parquet": "部分入库", "notes.csv": "整文件隔离"}
-    assert any("hall build" in i.value for i in at.info)
+    assert (metrics[STATUS["accepted"]], metrics[STATUS["partial"]], metrics[STATUS["quarantined"]]) == ("1", "1", "1")
+    assert metrics[t("data_page.upload.rows", "zh")] == f"{len(UNITS) + 5}"
+    result = _frame(at, LOG["why"])
+    assert dict(zip(result[LOG["file"]], result[LOG["status"]], strict=True)) == {
+        "units.parquet": STATUS["accepted"], "cases_2025-06.parquet": STATUS["partial"],
+        "notes.csv": STATUS["quarantined"]}
+    assert t("data_page.upload.next", "zh") in [i.value for i in at.info]
     # The uploaded exports (with applicants' details) are not kept; the gate stored what it accepted.
     assert not any((lake.root / "demo" / "uploads").rglob("*.*"))
     wh = connect(lake)
     assert wh.query("SELECT count(*) AS n FROM cases").column("n")[0].as_py() == 5
     assert "王小明" not in str(wh.query("SELECT * FROM cases").to_pylist())
-    fresh = _frame(at, "最新月份")
-    assert fresh[fresh["数据表"] == "办件 (cases)"]["存储行数（含历次版本）"].item() == 5
+    fresh = _frame(at, FRESH["newest"])
+    assert fresh[fresh[FRESH["table"]] == "办件 (cases)"][FRESH["rows"]].item() == 5
     assert at.main.warning  # ingested after the (absent) build
 
     at.button(key="data_build_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("指标已重新生成" in s.value for s in at.success)
+    # The number of marts and the seconds taken are the build's own; the sentence up to them is the catalog's.
+    assert any(s.value.startswith(t("data_page.build.done", "zh").partition("{")[0]) for s in at.success)
     assert (lake.marts / "unit_month.parquet").exists()
     assert not at.main.warning
     # The quarantined row is listed by reason, and the unknown file by its file reason.
-    counts = _frame(at, "原因代码")
-    got = {(r["级别"], r["原因代码"]): r["数量"] for r in counts.to_dict("records")}
-    assert got == {("行", "unknown_unit"): 1, ("整文件", "unknown_table"): 1}
+    counts = _frame(at, QUARANTINE["code"])
+    got = {(r[QUARANTINE["level"]], r[QUARANTINE["code"]]): r[QUARANTINE["count"]] for r in counts.to_dict("records")}
+    assert got == {(QUARANTINE["row"], "unknown_unit"): 1, (QUARANTINE["file"], "unknown_table"): 1}
 
 
 # ------------------------------------------------------------------------------------------- core helpers

@@ -15,10 +15,14 @@ from dashboard.core.contract import load_catalog
 from dashboard.core.db import REPO_ROOT, connect
 from dashboard.core.period import Period
 from dashboard.core.rules.loader import RulesError, find, ruleset_files
+from dashboard.core.text import t
 
 APP = str(REPO_ROOT / "dashboard" / "app.py")
 PERIOD, PREVIOUS = "2025-06", "2025-05"
 MONTHS = [f"2024-{m:02d}" for m in range(7, 13)] + [f"2025-{m:02d}" for m in range(1, 7)]
+TITLE = t("rankings.title", "zh")
+COL = {k: t(f"rankings.col.{k}", "zh")
+       for k in ("rank", "name", "code", "group", "total", "grade", "progress", "place", "trend", "trend_months")}
 
 
 def _open(demo_lake, monkeypatch, **params: str) -> AppTest:
@@ -61,7 +65,7 @@ def _offered(subject: str, period: str) -> dict[str, object]:
 def test_units_are_the_score_table_ranked_with_changes_and_sparklines(demo_lake, monkeypatch, wh):
     # Anshan stays selectable whatever the default; the URL names it by id.
     at = _open(demo_lake, monkeypatch, ruleset="anshan_stationed")
-    assert at.title[0].value == "考核排名"
+    assert at.title[0].value == TITLE
     now = scoring.score(wh, "anshan_stationed", PERIOD).results.to_pylist()
     before = _hand_rank(scoring.score(wh, "anshan_stationed", PREVIOUS).results.to_pylist())
     rank = _hand_rank(now)
@@ -69,26 +73,26 @@ def test_units_are_the_score_table_ranked_with_changes_and_sparklines(demo_lake,
     assert len(table) == len(now) == 40
     by_code = {r["subject"]: r for r in now}
     for _, row in table.iterrows():
-        r = by_code[row["代码"]]
-        assert row["名次"] == rank[r["subject"]]
-        assert Decimal(str(row["得分"])).quantize(Decimal("0.01")) == r["total"]
-        assert (row["名称"], row["圈层"], row["等次"]) == (r["name"], r["grp"], r["grade"])
+        r = by_code[row[COL["code"]]]
+        assert row[COL["rank"]] == rank[r["subject"]]
+        assert Decimal(str(row[COL["total"]])).quantize(Decimal("0.01")) == r["total"]
+        assert (row[COL["name"]], row[COL["group"]], row[COL["grade"]]) == (r["name"], r["grp"], r["grade"])
         diff = before[r["subject"]] - rank[r["subject"]]
-        assert row["较上月"] == ("—" if diff == 0 else f"↑{diff}" if diff > 0 else f"↓{-diff}")
+        assert row[t("period.since.month", "zh")] == ("—" if diff == 0 else f"↑{diff}" if diff > 0 else f"↓{-diff}")
     # Best first; ties in code order.
-    assert table["名次"].tolist() == sorted(table["名次"].tolist())
+    assert table[COL["rank"]].tolist() == sorted(table[COL["rank"]].tolist())
     # The sparkline: the subject's total in each of the twelve months to June, each month scored on its own.
-    code = table["代码"].iloc[0]
+    code = table[COL["code"]].iloc[0]
     want = [float(next(x["total"] for x in scoring.score(wh, "anshan_stationed", mo).results.to_pylist()
                        if x["subject"] == code)) for mo in MONTHS]
-    assert list(table["近12个月得分"].iloc[0]) == want
+    assert list(table[COL["trend"]].iloc[0]) == want
     # Progress to the next grade: 优秀 (above 90) is full; 良好 85 would be half way from 80 to 90.
     for _, row in table.iterrows():
-        total = by_code[row["代码"]]["total"]
+        total = by_code[row[COL["code"]]]["total"]
         if total > 90:
-            assert row["升档进度"] == 1.0
+            assert row[COL["progress"]] == 1.0
         elif total >= 80:
-            assert row["升档进度"] == pytest.approx(float((total - 80) / 10))
+            assert row[COL["progress"]] == pytest.approx(float((total - 80) / 10))
     assert at.query_params["grain"] == "unit" and at.query_params["ruleset"] == "anshan_stationed"
 
 
@@ -100,27 +104,27 @@ def test_red_and_black_lists_per_group_share_places(demo_lake, monkeypatch, wh):
         members = [r for r in results if r["grp"] == g]
         top = {r["name"]: 1 + sum(1 for x in members if x["total"] > r["total"]) for r in members}
         bottom = {r["name"]: 1 + sum(1 for x in members if x["total"] < r["total"]) for r in members}
-        shown_red = red[red["圈层"] == g]
-        shown_black = black[black["圈层"] == g]
-        assert set(shown_red["名称"]) == {n for n, p in top.items() if p <= 5}
-        assert set(shown_black["名称"]) == {n for n, p in bottom.items() if p <= 5}
-        assert all(top[n] == p for n, p in zip(shown_red["名称"], shown_red["位次"], strict=True))
-        assert all(bottom[n] == p for n, p in zip(shown_black["名称"], shown_black["位次"], strict=True))
+        shown_red = red[red[COL["group"]] == g]
+        shown_black = black[black[COL["group"]] == g]
+        assert set(shown_red[COL["name"]]) == {n for n, p in top.items() if p <= 5}
+        assert set(shown_black[COL["name"]]) == {n for n, p in bottom.items() if p <= 5}
+        assert all(top[n] == p for n, p in zip(shown_red[COL["name"]], shown_red[COL["place"]], strict=True))
+        assert all(bottom[n] == p for n, p in zip(shown_black[COL["name"]], shown_black[COL["place"]], strict=True))
     assert at.query_params["top_n"] == "5" and at.query_params["view"] == "red_black"
 
 
 def test_windows_rank_under_the_window_ruleset_in_english(demo_lake, monkeypatch, wh):
     at = _open(demo_lake, monkeypatch, grain="window", lang="en")
-    assert at.title[0].value == "Rankings"
+    assert at.title[0].value == t("rankings.title", "en")
     results = scoring.score(wh, "huozhou_windows", PERIOD).results.to_pylist()
     table = at.dataframe[0].value
     assert len(table) == len(results)
     rank = _hand_rank(results)
-    assert {c: r for c, r in zip(table["Code"], table["Rank"], strict=True)} == rank
+    code, to_next = t("rankings.col.code", "en"), t("rankings.col.progress", "en")
+    assert {c: r for c, r in zip(table[code], table[t("rankings.col.rank", "en")], strict=True)} == rank
     # No grades in this ruleset: the bar is the score's share of 100.
     by_code = {r["subject"]: r["total"] for r in results}
-    assert all(p == pytest.approx(float(by_code[c] / 100)) for c, p in zip(table["Code"], table["To next grade"],
-                                                                            strict=True))
+    assert all(p == pytest.approx(float(by_code[c] / 100)) for c, p in zip(table[code], table[to_next], strict=True))
     # The ruleset is named, never shown by its id.
     assert any("Huozhou service hall — windows" in c.value for c in at.caption)
     assert not any("huozhou_windows" in c.value for c in at.caption)
@@ -172,15 +176,15 @@ def test_choosing_year_lists_annual_schemes_by_name_and_scores_a_year(demo_lake,
     assert len(table) == len(results)
     by_code = {r["subject"]: r for r in results}
     for _, row in table.iterrows():
-        r = by_code[row["代码"]]
-        assert Decimal(str(row["得分"])).quantize(Decimal("0.01")) == r["total"]
+        r = by_code[row[COL["code"]]]
+        assert Decimal(str(row[COL["total"]])).quantize(Decimal("0.01")) == r["total"]
         if r["ranked"]:
-            assert row["名次"] == r["rank"]
+            assert row[COL["rank"]] == r["rank"]
         else:  # scored but not ranked (e.g. too few cases): no rank shown
-            assert pd.isna(row["名次"])
+            assert pd.isna(row[COL["rank"]])
     # An annual scheme scores years, not months: no monthly sparkline; and 2023 has only half a year to compare with.
-    assert "各月得分" not in table.columns and "近12个月得分" not in table.columns
-    assert "较上年" not in table.columns
+    assert COL["trend_months"] not in table.columns and COL["trend"] not in table.columns
+    assert t("period.since.year", "zh") not in table.columns
 
 
 def test_a_quarter_rolls_the_window_ruleset_up_with_its_months_and_the_quarter_before(demo_lake, monkeypatch, wh):
@@ -199,32 +203,33 @@ def test_a_quarter_rolls_the_window_ruleset_up_with_its_months_and_the_quarter_b
     by_code = {r["subject"]: r for r in now}
     assert len(table) == len(now) == len(rank)
     for _, row in table.iterrows():
-        code = row["代码"]
-        assert Decimal(str(row["得分"])).quantize(Decimal("0.01")) == by_code[code]["total"]  # the quarter's sum
-        assert row["名次"] == rank[code]
+        code = row[COL["code"]]
+        assert Decimal(str(row[COL["total"]])).quantize(Decimal("0.01")) == by_code[code]["total"]  # the quarter's sum
+        assert row[COL["rank"]] == rank[code]
         diff = before[code] - rank[code]
-        assert row["较上季"] == ("—" if diff == 0 else f"↑{diff}" if diff > 0 else f"↓{-diff}")
+        assert row[t("period.since.quarter", "zh")] == ("—" if diff == 0 else f"↑{diff}" if diff > 0 else f"↓{-diff}")
         # The months it was scored in (a month without a score is left out of the line).
         want = [months[mo][code] for mo in ("2025-04", "2025-05", "2025-06") if code in months[mo]]
-        assert list(row["各月得分"]) == want
-    assert any("各月得分之和" in c.value for c in at.caption)
+        assert list(row[COL["trend_months"]]) == want
+    rollup = t("rankings.rollup_sum", "zh", period="2025-Q2", parts=t("period.one.month", "zh"))
+    assert rollup in [c.value for c in at.caption]
 
 
 def test_selecting_a_unit_opens_the_unit_page_with_its_code(demo_lake, monkeypatch):
     at = _open(demo_lake, monkeypatch)
-    code = at.dataframe[0].value["代码"].iloc[2]
+    code = at.dataframe[0].value[COL["code"]].iloc[2]
     at.session_state["rankings_table_unit"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.query_params["unit"] == code and at.query_params["period"] == PERIOD
-    assert at.title[0].value != "考核排名"
+    assert at.title[0].value != TITLE
 
 
 def test_selecting_a_window_opens_the_window_page(demo_lake, monkeypatch):
     at = _open(demo_lake, monkeypatch, grain="window")
-    code = at.dataframe[0].value["代码"].iloc[0]
+    code = at.dataframe[0].value[COL["code"]].iloc[0]
     at.session_state["rankings_table_window"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.query_params["window"] == code and at.query_params["period"] == PERIOD
-    assert at.title[0].value != "考核排名"
+    assert at.title[0].value != TITLE

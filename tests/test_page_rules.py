@@ -13,6 +13,8 @@ from streamlit.testing.v1 import AppTest
 from dashboard.core import scoring
 from dashboard.core.db import REPO_ROOT, connect
 from dashboard.core.rules.loader import find, load, ruleset_files
+from dashboard.core.text import t
+from dashboard.ui.format import plain
 
 APP = str(REPO_ROOT / "dashboard" / "app.py")
 YEAR = "2024"
@@ -46,6 +48,11 @@ def scores(demo_lake):
     return a, b
 
 
+def _lead(key: str) -> str:
+    """The Chinese text of `key` up to its first placeholder, for a line whose figures the test does not pin."""
+    return t(key, "zh").partition("{")[0]
+
+
 def _table(at: AppTest, column: str):
     found = [d.value for d in at.dataframe if column in d.value.columns]
     assert len(found) == 1, column
@@ -54,69 +61,78 @@ def _table(at: AppTest, column: str):
 
 def test_the_selected_rulesets_card_in_chinese(at):
     rs = load(A_FILE).ruleset
-    assert [t.value for t in at.title] == ["考核细则"]
+    assert [x.value for x in at.title] == [t("rules_page.title", "zh")]
     cards = [m.value for m in at.markdown if m.value.startswith("## ")]
     assert len(cards) == 1
     assert cards[0].startswith("## 沅陵县县直单位政务公开政务服务考核\n") and rs.name.zh == "沅陵县县直单位政务公开政务服务考核"
     sha = hashlib.sha256(A_FILE.read_bytes()).hexdigest()
+    # The card is the rule engine's (rules.explain), written from the ruleset file, not a page catalog entry.
     assert f"版本 2017，sha256 {sha[:12]}" in cards[0]
     for sec in rs.sections:
         assert f"### {sec.name.zh}" in cards[0]
-    assert any(c.value.startswith("数据截至") for c in at.caption)
+    assert any(c.value.startswith(_lead("as_of.line")) for c in at.caption)
 
 
 def test_the_embedded_cases_are_listed_and_all_pass(at):
     rs = load(A_FILE).ruleset
-    cases = _table(at, "核对结果")
-    assert cases["案例"].tolist() == [c.name for c in rs.cases]
-    assert cases["手算说明"].tolist() == [c.note or "" for c in rs.cases]
-    assert cases["期望总分"].tolist() == [f"{c.expect.total:.2f}" if c.expect else
-                                       "；".join(f"{s} {e.total:.2f}" for s, e in c.expect_by_subject.items())
-                                       for c in rs.cases]
-    assert set(cases["核对结果"]) == {"✅ 通过"}
-    assert any(f"共 {len(rs.cases)} 个案例，{len(rs.cases)} 个与文件手算结果一致" in c.value for c in at.caption)
+    verdict = t("rules_page.cases.col.verdict", "zh")
+    cases = _table(at, verdict)
+    assert cases[t("rules_page.cases.col.name", "zh")].tolist() == [c.name for c in rs.cases]
+    assert cases[t("rules_page.cases.col.note", "zh")].tolist() == [c.note or "" for c in rs.cases]
+    assert cases[t("rules_page.cases.col.expected", "zh")].tolist() == [
+        f"{c.expect.total:.2f}" if c.expect else
+        "；".join(f"{s} {e.total:.2f}" for s, e in c.expect_by_subject.items()) for c in rs.cases]
+    assert set(cases[verdict]) == {t("rules_page.cases.pass", "zh")}
+    summary = t("rules_page.cases.summary", "zh", total=len(rs.cases), passed=len(rs.cases))
+    assert any(c.value == summary for c in at.caption)
 
 
 def test_the_version_history_has_the_files_sha256(at):
     versions = _table(at, "sha256")
-    assert versions.to_dict("records") == [{"版本": "2017", "施行起": "2017", "施行止": "至今",
+    col = {k: t(f"rules_page.versions.col.{k}", "zh") for k in ("version", "from", "to", "file")}
+    assert versions.to_dict("records") == [{col["version"]: "2017", col["from"]: "2017",
+                                            col["to"]: t("rules_page.versions.open", "zh"),
                                             "sha256": hashlib.sha256(A_FILE.read_bytes()).hexdigest(),
-                                            "文件": f"rulesets/{A}/2017.yaml"}]
-    assert any("只有一个版本" in i.value for i in at.info)
+                                            col["file"]: f"rulesets/{A}/2017.yaml"}]
+    assert any(i.value == t("rules_page.diff.single", "zh") for i in at.info)
 
 
 def test_what_if_changes_are_the_differences_of_the_two_scorings(at, scores):
     a, b = scores
-    assert {s.label: s.value for s in at.selectbox if s.label in ("考核年度", "现行（A）", "对比（B）")} == {
-        "考核年度": YEAR, "现行（A）": f"{A}/2017.yaml", "对比（B）": f"{B}/2018.yaml"}
-    table = _table(at, "名次变化")
+    year, side_a, side_b = (t(f"rules_page.whatif.{k}", "zh") for k in ("period.year", "a", "b"))
+    assert {s.label: s.value for s in at.selectbox if s.label in (year, side_a, side_b)} == {
+        year: YEAR, side_a: f"{A}/2017.yaml", side_b: f"{B}/2018.yaml"}
+    col = {k: t(f"rules_page.whatif.col.{k}", "zh")
+           for k in ("name", "total_a", "total_b", "rank_a", "rank_b", "change", "rank_change")}
+    table = _table(at, col["rank_change"])
     by_name = {r["name"]: s for s, r in a.items()}
     assert len(by_name) == len(a) and set(a) == set(b)  # the same units, names unique
-    assert sorted(table["名称"]) == sorted(by_name)
+    assert sorted(table[col["name"]]) == sorted(by_name)
     for row in table.to_dict("records"):
-        s = by_name[row["名称"]]
-        assert Decimal(row["变化"]) == b[s]["total"] - a[s]["total"]
-        assert (row["A 总分"], row["B 总分"]) == (f"{a[s]['total']:.2f}", f"{b[s]['total']:.2f}")
-        assert (row["A 名次"], row["B 名次"]) == (str(a[s]["rank"]), str(b[s]["rank"]))
-    sizes = [abs(Decimal(c)) for c in table["变化"]]
+        s = by_name[row[col["name"]]]
+        assert Decimal(row[col["change"]]) == b[s]["total"] - a[s]["total"]
+        assert (row[col["total_a"]], row[col["total_b"]]) == (f"{a[s]['total']:.2f}", f"{b[s]['total']:.2f}")
+        assert (row[col["rank_a"]], row[col["rank_b"]]) == (str(a[s]["rank"]), str(b[s]["rank"]))
+    sizes = [abs(Decimal(c)) for c in table[col["change"]]]
     assert sizes == sorted(sizes, reverse=True) and sizes[0] > 0
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["两套规则均评分"] == str(len(a))
-    assert metrics["总分变化"] == str(sum(1 for s in a if b[s]["total"] != a[s]["total"]))
+    assert metrics[t("rules_page.whatif.scored", "zh")] == str(len(a))
+    assert metrics[t("rules_page.whatif.moved", "zh")] == str(sum(1 for s in a if b[s]["total"] != a[s]["total"]))
 
 
 def test_why_lists_the_lines_that_add_up_to_the_change(at, scores):
     a, b = scores
-    subject = next(s.value for s in at.selectbox if s.label == "查看对象")
+    subject = next(s.value for s in at.selectbox if s.label == t("rules_page.why.subject", "zh"))
     top = max(a, key=lambda s: (abs(b[s]["total"] - a[s]["total"]), b[s]["total"] - a[s]["total"]))
     assert abs(b[subject]["total"] - a[subject]["total"]) == abs(b[top]["total"] - a[top]["total"])
-    why = _table(at, "差额")
-    diffs = [Decimal(x) for x in why["差额"]]
+    col = {k: t(f"rules_page.why.col.{k}", "zh") for k in ("line", "points_a", "points_b", "change")}
+    why = _table(at, col["change"])
+    diffs = [Decimal(x) for x in why[col["change"]]]
     assert sum(diffs, Decimal(0)) == b[subject]["total"] - a[subject]["total"]
     assert [abs(d) for d in diffs] == sorted((abs(d) for d in diffs), reverse=True)
-    base = why[why["编号"] == "base"].to_dict("records")
+    base = why[why[col["line"]] == "base"].to_dict("records")
     # Base scores of the two rulesets, as their files state them.
-    assert base and Decimal(base[0]["A 得分"]) != Decimal(base[0]["B 得分"])
+    assert base and Decimal(base[0][col["points_a"]]) != Decimal(base[0][col["points_b"]])
 
 
 def test_choices_live_in_the_url_and_a_ruleset_without_alternatives_says_so(demo_lake, monkeypatch):
@@ -130,7 +146,7 @@ def test_choices_live_in_the_url_and_a_ruleset_without_alternatives_says_so(demo
     assert not app.exception
     assert app.query_params["card"] == "huozhou_staff"
     assert any(m.value.startswith("## 霍州市政务大厅窗口工作人员考核") for m in app.markdown)
-    assert any("没有与该方案考核对象和考核周期相同" in i.value for i in app.info)
+    assert any(i.value == t("rules_page.whatif.no_alternative", "zh") for i in app.info)
 
 
 def test_whatif_over_a_year_offers_every_ruleset_that_scores_it_by_name(demo_lake, monkeypatch):
@@ -155,20 +171,22 @@ def test_whatif_over_a_year_offers_every_ruleset_that_scores_it_by_name(demo_lak
     wh = connect(demo_lake)
     ra = {r["name"]: r["total"] for r in scoring.score(wh, a, YEAR).results.to_pylist()}
     rb = {r["name"]: r["total"] for r in scoring.score(wh, b_rel.split("/")[0], YEAR).results.to_pylist()}
-    table = _table(app, "名次变化")
+    name, change = t("rules_page.whatif.col.name", "zh"), t("rules_page.whatif.col.change", "zh")
+    table = _table(app, t("rules_page.whatif.col.rank_change", "zh"))
     for row in table.to_dict("records"):
-        if row["变化"] != "–":
-            assert Decimal(row["变化"]) == rb[row["名称"]] - ra[row["名称"]]
+        if row[change] != "–":
+            assert Decimal(row[change]) == rb[row[name]] - ra[row[name]]
 
 
 def test_in_english(demo_lake, monkeypatch):
     monkeypatch.setenv("HALL_DATA", str(demo_lake.root))
     app = _open(lang="en", card=A, whatif_period=YEAR, whatif_b=f"{B}/2018.yaml")
-    assert [t.value for t in app.title] == ["Assessment rules"]
+    assert [x.value for x in app.title] == [t("rules_page.title", "en")]
     rs = load(A_FILE).ruleset
     assert any(m.value.startswith(f"## {rs.name.en}\n") for m in app.markdown)
-    assert set(_table(app, "Check")["Check"]) == {"✅ Pass"}
-    assert "Change" in _table(app, "Total A").columns
+    verdict = t("rules_page.cases.col.verdict", "en")
+    assert set(_table(app, verdict)[verdict]) == {t("rules_page.cases.pass", "en")}
+    assert t("rules_page.whatif.col.change", "en") in _table(app, t("rules_page.whatif.col.total_a", "en")).columns
 
 
 @pytest.fixture
@@ -196,19 +214,23 @@ def test_two_versions_diffed_and_the_older_one_tried_on_a_newer_month(demo_lake,
     app = _open(card="anshan_stationed", period="2025-06")
     # The card opens on the newest version; the history lists both, and the diff counts the rules.
     assert any("版本 2025-01" in m.value for m in app.markdown if m.value.startswith("## "))
-    assert _table(app, "sha256")["版本"].tolist() == ["2023-04", "2025-01"]
+    assert _table(app, "sha256")[t("rules_page.versions.col.version", "zh")].tolist() == ["2023-04", "2025-01"]
+    added, removed, changed = (t(f"rules_page.diff.{k}", "zh") for k in ("added", "removed", "changed"))
     metrics = {m.label: m.value for m in app.metric}
-    assert (metrics["新增"], metrics["删除"], metrics["修改"]) == ("1", "1", "1")
-    changes = _table(app, "改动的字段")
-    assert sorted(zip(changes["变化"], changes["编号"], strict=True)) == [("修改", "late"), ("删除", "dress"),
-                                                                        ("新增", "smoking")]
+    assert (metrics[added], metrics[removed], metrics[changed]) == ("1", "1", "1")
+    changes = _table(app, t("rules_page.diff.col.fields", "zh"))
+    assert sorted(zip(changes[t("rules_page.diff.col.change", "zh")], changes[t("rules_page.diff.col.id", "zh")],
+                      strict=True)) == sorted([(changed, "late"), (removed, "dress"), (added, "smoking")])
     assert any("+        points: -3" in c.value for c in app.code)
 
     # What-if: A is the version in force in 2025-06 (2025-01), B the older one applied to the same month.
     picked = {s.label: s.value for s in app.selectbox}
-    assert (picked["考核月份"], picked["现行（A）"], picked["对比（B）"]) == (
+    assert tuple(picked[t(f"rules_page.whatif.{k}", "zh")] for k in ("period.month", "a", "b")) == (
         "2025-06", "anshan_stationed/2025-01.yaml", "anshan_stationed/2023-04.yaml")
-    assert any("B：" in c.value and "不适用于 2025-06" in c.value for c in app.caption)
+    old_name = load(two_anshan_versions / "anshan_stationed" / "2023-04.yaml").ruleset.name.zh
+    old_label = plain(t("rules_page.version_label", "zh", name=old_name, version="2023-04"))
+    assert t("rules_page.whatif.not_in_force", "zh", side="B", version=old_label, start="2023-04",
+             period="2025-06") in [c.value for c in app.caption]
     wh = connect(demo_lake)
     a = {r["name"]: r["total"] for r in scoring.score(wh, "anshan_stationed", "2025-06").results.to_pylist()}
     only_old = two_anshan_versions.parent / "old_only"
@@ -217,10 +239,11 @@ def test_two_versions_diffed_and_the_older_one_tried_on_a_newer_month(demo_lake,
     (only_old / "anshan_stationed" / "2023-04.yaml").write_bytes(old.replace(b", to_period: 2024-12", b""))
     monkeypatch.setattr(loader.find, "__defaults__", (None, only_old))
     b = {r["name"]: r["total"] for r in scoring.score(wh, "anshan_stationed", "2025-06").results.to_pylist()}
-    table = _table(app, "名次变化")
+    name, change = t("rules_page.whatif.col.name", "zh"), t("rules_page.whatif.col.change", "zh")
+    table = _table(app, t("rules_page.whatif.col.rank_change", "zh"))
     assert len(table) == len(a) == len(b)
     moved = 0
     for row in table.to_dict("records"):
-        assert Decimal(row["变化"]) == b[row["名称"]] - a[row["名称"]]
-        moved += b[row["名称"]] != a[row["名称"]]
+        assert Decimal(row[change]) == b[row[name]] - a[row[name]]
+        moved += b[row[name]] != a[row[name]]
     assert moved  # the demo month has lateness, dress or bonuses that the two versions score differently

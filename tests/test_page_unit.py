@@ -12,11 +12,18 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.core import marts, scoring
 from dashboard.core.db import REPO_ROOT, connect
+from dashboard.core.text import t
 
 APP = str(REPO_ROOT / "dashboard" / "app.py")
 PAGE = "app_pages/unit.py"
 PERIOD = "2025-06"
 NUMBER = re.compile(r"[+-]?\d+\.\d+")
+TOTAL = t("unit_page.score.total", "zh")
+
+
+def _sum_lead(lang: str) -> str:
+    """The sum line's words before its figures ("合计：")."""
+    return t("unit_page.explain.sum", lang).partition("{")[0]
 
 
 def _open(demo_lake, monkeypatch, **params) -> AppTest:
@@ -49,9 +56,9 @@ def test_a_url_with_period_and_unit_opens_that_unit(demo_lake, monkeypatch, peri
     at = _open(demo_lake, monkeypatch, period=period, unit=unit)
     name = next(r["unit_name"] for r in marts.slice_mart(connect(demo_lake), "unit_month", period, None).to_pylist()
                 if r["unit_code"] == unit)
-    assert at.header[0].value == f"{name}（{unit}）· {period}"
+    assert at.header[0].value == t("unit_page.heading", "zh", name=name, code=unit, period=period)
     picked = {s.label: s.value for s in at.selectbox}
-    assert picked["月份"] == period and picked["单位"] == unit
+    assert picked[t("period.pick.month", "zh")] == period and picked[t("unit_page.unit", "zh")] == unit
 
 
 def test_explanation_lines_sum_to_the_total(demo_lake, monkeypatch, scored):
@@ -68,29 +75,33 @@ def test_explanation_lines_sum_to_the_total(demo_lake, monkeypatch, scored):
     assert [points for _, points in shown] == [ln["points"] for ln in want]
     assert sum(points for _, points in shown) == total
 
-    sum_line = next(m.value for m in at.markdown if m.value.startswith("合计："))
+    sum_line = next(m.value for m in at.markdown if m.value.startswith(_sum_lead("zh")))
     *terms, shown_total = (Decimal(x) for x in NUMBER.findall(sum_line))
     assert terms == [p for _, p in shown]
     assert sum(terms) == shown_total == total
-    assert any(m.label == "总分" and m.value == f"{total:.2f}" for m in at.metric)
+    assert any(m.label == TOTAL and m.value == f"{total:.2f}" for m in at.metric)
 
 
 def test_windows_link_to_the_window_page(demo_lake, monkeypatch):
     unit = "U003"
     at = _open(demo_lake, monkeypatch, period=PERIOD, unit=unit)
     want = marts.slice_mart(connect(demo_lake), "window_month", PERIOD, None, unit).to_pylist()
-    table = next(d.value for d in at.dataframe if "受理办件" in d.value.columns)
-    assert sorted(c for c in table["代码"] if isinstance(c, str)) == sorted(r["window_code"] for r in want if r["window_code"])
+    col = {k: t(f"unit_page.windows.col.{k}", "zh") for k in ("window", "code", "cases", "open")}
+    satisfaction = t("unit_page.rate.satisfaction_rate", "zh")
+    table = next(d.value for d in at.dataframe if col["cases"] in d.value.columns)
+    assert sorted(c for c in table[col["code"]] if isinstance(c, str)) == sorted(r["window_code"] for r in want
+                                                                                if r["window_code"])
     by_code = {r["window_code"]: r for r in want}
     for _, shown in table.iterrows():
-        if not isinstance(shown["代码"], str):
-            assert shown["窗口"] == "（未登记窗口）"
+        if not isinstance(shown[col["code"]], str):
+            assert shown[col["window"]] == t("unit_page.windows.no_window", "zh")
             continue
-        r = by_code[shown["代码"]]
-        assert shown["受理办件"] == r["cases_accepted"]
-        assert shown["详情"] == f"window?window={shown['代码']}&unit={unit}&period={PERIOD}&lang=zh"
+        r = by_code[shown[col["code"]]]
+        assert shown[col["cases"]] == r["cases_accepted"]
+        assert shown[col["open"]] == f"window?window={shown[col['code']]}&unit={unit}&period={PERIOD}&lang=zh"
         n, d = r["satisfaction_rate_num"], r["satisfaction_rate_den"]
-        assert shown["好评率"].endswith(f"({n:,}/{d:,})") if d else shown["好评率"] == "无数据"
+        assert (shown[satisfaction].endswith(f"({n:,}/{d:,})") if d
+                else shown[satisfaction] == t("common.no_data", "zh"))
 
 
 def test_events_of_the_month_without_personal_data(demo_lake, monkeypatch):
@@ -99,16 +110,17 @@ def test_events_of_the_month_without_personal_data(demo_lake, monkeypatch):
                       "'Asia/Shanghai', '%Y-%m') = ? GROUP BY ALL ORDER BY n DESC, unit_code", [PERIOD]).to_pylist()
     unit, n = counts[0]["unit_code"], counts[0]["n"]
     at = _open(demo_lake, monkeypatch, period=PERIOD, unit=unit)
-    table = next(d.value for d in at.dataframe if "发生时间" in d.value.columns)
+    occurred = t("unit_page.events.col.occurred_at", "zh")
+    table = next(d.value for d in at.dataframe if occurred in d.value.columns)
     assert len(table) == n
-    assert all(str(v).startswith(PERIOD) for v in table["发生时间"])
+    assert all(str(v).startswith(PERIOD) for v in table[occurred])
     assert not {"备注", "note", "recorded_by", "登记人"} & set(table.columns)
 
 
 def test_in_english(demo_lake, monkeypatch):
     at = _open(demo_lake, monkeypatch, period=PERIOD, unit="U001", lang="en")
-    assert at.title[0].value == "Unit detail"
-    assert any(m.value.startswith("Sum: ") for m in at.markdown)
+    assert at.title[0].value == t("unit_page.title", "en")
+    assert any(m.value.startswith(_sum_lead("en")) for m in at.markdown)
 
 
 def test_a_quarter_is_summed_and_scored_by_a_roll_up_whose_lines_sum_to_the_total(demo_lake, monkeypatch):
@@ -118,12 +130,14 @@ def test_a_quarter_is_summed_and_scored_by_a_roll_up_whose_lines_sum_to_the_tota
     wh = connect(demo_lake)
     cases = sum(r["cases_accepted"] for mo in ("2025-04", "2025-05", "2025-06")
                 for r in marts.slice_mart(wh, "unit_month", mo, None, unit).to_pylist())
-    assert any(c.value.endswith(f"本季受理 {cases:,} 件") for c in at.caption)
+    # The line's last clause ("本季受理 N 件"); the group and kind before it are the unit's data.
+    during = t("unit_page.group", "zh", group="", kind="", during=t("period.during.quarter", "zh"), cases=f"{cases:,}")
+    assert any(c.value.endswith(during.rsplit(" · ", 1)[1]) for c in at.caption)
     box = at.selectbox(key="w_unit_ruleset")
     assert box.value == at.query_params["ruleset"] and box.value not in box.options  # offered by name, kept by id
     s = scoring.score(wh, box.value, quarter)
     total = next(r["total"] for r in s.results.to_pylist() if r["subject"] == unit)
-    assert any(m.label == "总分" and m.value == f"{total:.2f}" for m in at.metric)
-    sum_line = next(m.value for m in at.markdown if m.value.startswith("合计："))
+    assert any(m.label == TOTAL and m.value == f"{total:.2f}" for m in at.metric)
+    sum_line = next(m.value for m in at.markdown if m.value.startswith(_sum_lead("zh")))
     *terms, shown_total = (Decimal(x) for x in NUMBER.findall(sum_line))
     assert sum(terms) == shown_total == total

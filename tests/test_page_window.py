@@ -17,10 +17,12 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.core import windows
 from dashboard.core.db import REPO_ROOT, connect
+from dashboard.core.text import t
 
 APP = str(REPO_ROOT / "dashboard" / "app.py")
 PAGE = "app_pages/window.py"
 CST = dt.timezone(dt.timedelta(hours=8))
+NO_DATA = t("common.no_data", "zh")
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +51,7 @@ def target(demo_lake) -> dict:
 def _expected_pct(num: int, den: int) -> str:
     # Independent of dashboard.ui.format: integer half-up on basis points.
     if den == 0:
-        return "无数据"
+        return NO_DATA
     bp = (2 * num * 10000 + den) // (2 * den)
     return f"{bp // 100}.{bp % 100:02d}%"
 
@@ -88,18 +90,18 @@ def test_a_window_in_the_url_picks_its_unit_and_shows_the_marts_numbers(at, targ
     assert at.selectbox(key="w_window_unit").value == target["unit_code"]
     assert at.query_params["unit"] == target["unit_code"]
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["受理办件"] == f"{target['cases_accepted']:,}"
-    assert metrics["好评率"] == _expected_pct(target["satisfaction_rate_num"], target["satisfaction_rate_den"])
-    assert metrics["按时办结率"] == _expected_pct(target["on_time_rate_num"], target["on_time_rate_den"])
-    assert metrics["当场办结率"] == _expected_pct(target["same_day_rate_num"], target["same_day_rate_den"])
+    assert metrics[t("window_page.kpi.accepted", "zh")] == f"{target['cases_accepted']:,}"
+    for key, rate in (("satisfaction", "satisfaction_rate"), ("on_time", "on_time_rate"), ("same_day", "same_day_rate")):
+        assert metrics[t(f"window_page.kpi.{key}", "zh")] == _expected_pct(target[f"{rate}_num"], target[f"{rate}_den"])
     captions = [c.value for c in at.caption]
-    assert f"评价 {target['satisfaction_rate_den']:,} 条中好评 {target['satisfaction_rate_num']:,} 条" in captions
-    assert f"办结 {target['cases_completed']:,} 件" in captions
+    assert t("window_page.kpi.satisfaction_fraction", "zh", den=f"{target['satisfaction_rate_den']:,}",
+             num=f"{target['satisfaction_rate_num']:,}") in captions
+    assert t("window_page.kpi.completed", "zh", completed=f"{target['cases_completed']:,}") in captions
     # Minutes: Σseconds / Σtickets / 60, half-up to two decimals.
-    for label, col in (("平均等待（分钟）", "wait_time"), ("平均窗口办理（分钟）", "service_time")):
+    for key, col in (("wait", "wait_time"), ("service", "service_time")):
         n, d = target[f"{col}_num"], target[f"{col}_den"]
-        want = "无数据" if not d else str((Decimal(n) / Decimal(d) / 60).quantize(Decimal("0.01"), ROUND_HALF_UP))
-        assert metrics[label] == want
+        want = NO_DATA if not d else str((Decimal(n) / Decimal(d) / 60).quantize(Decimal("0.01"), ROUND_HALF_UP))
+        assert metrics[t(f"window_page.kpi.{key}", "zh")] == want
 
 
 def test_handling_histogram_is_the_months_completed_promised_cases_and_matches_the_marts_quantiles(
@@ -116,7 +118,8 @@ def test_handling_histogram_is_the_months_completed_promised_cases_and_matches_t
         for q, col in ((0.5, "handling_days_median"), (0.9, "handling_days_p90")):
             want = Decimal(str(np.quantile(days, q))).quantize(Decimal("0.01"), ROUND_HALF_UP)
             assert target[col] == want
-        assert {m.label: m.value for m in at.metric}["办理时长中位数（工作日）"] == f"{target['handling_days_median']:.2f}"
+        median = t("window_page.kpi.handling_median", "zh")
+        assert {m.label: m.value for m in at.metric}[median] == f"{target['handling_days_median']:.2f}"
 
 
 def test_bad_rating_tags_count_the_counted_bad_ratings(at, target, demo_lake):
@@ -126,9 +129,10 @@ def test_bad_rating_tags_count_the_counted_bad_ratings(at, target, demo_lake):
            and r["window_code"] == target["window_code"] and r["unit_code"] == target["unit_code"]]
     assert len(bad) == target["bad_rate_num"] > 0
     want = Counter(tag.strip() for r in bad for tag in set((r["bad_tags"] or "").split(";")) if tag.strip())
-    table = next(d.value for d in at.dataframe if "标签" in d.value.columns)
-    assert dict(zip(table["标签"], table["差评条数"], strict=True)) == dict(want)
-    assert table["差评条数"].tolist() == sorted(table["差评条数"].tolist(), reverse=True)
+    tag, count = t("window_page.tags.tag", "zh"), t("window_page.tags.count", "zh")
+    table = next(d.value for d in at.dataframe if tag in d.value.columns)
+    assert dict(zip(table[tag], table[count], strict=True)) == dict(want)
+    assert table[count].tolist() == sorted(table[count].tolist(), reverse=True)
 
 
 def _grid_from_chart(at: AppTest) -> dict[tuple[str, str], int]:
@@ -138,7 +142,7 @@ def _grid_from_chart(at: AppTest) -> dict[tuple[str, str], int]:
 
 def test_weekday_hour_heatmap_of_cases_and_of_tickets(at, target, demo_lake):
     month = dt.date.fromisoformat(target["period"] + "-01")
-    names = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
+    names = [t(f"window_page.weekday.{d}", "zh") for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")]
 
     def expected(rows, at_col, month_col):
         c: Counter = Counter()
@@ -164,17 +168,18 @@ def test_staff_are_the_staff_month_rows_of_the_window(at, target, demo_lake):
     want = sorted((r for r in _mart(demo_lake, "staff_month")
                    if r["period"] == target["period"] and r["unit_code"] == target["unit_code"]
                    and r["staff_window_code"] == target["window_code"]), key=lambda r: r["staff_id"])
-    table = next(d.value for d in at.dataframe if "工号" in d.value.columns)
-    assert table["工号"].tolist() == [r["staff_id"] for r in want]
-    assert table["受理"].tolist() == [r["cases_accepted"] for r in want]
-    for got, r in zip(table["好评率"], want, strict=True):
+    col = {k: t(f"window_page.staff.{k}", "zh") for k in ("id", "accepted", "satisfaction")}
+    table = next(d.value for d in at.dataframe if col["id"] in d.value.columns)
+    assert table[col["id"]].tolist() == [r["staff_id"] for r in want]
+    assert table[col["accepted"]].tolist() == [r["cases_accepted"] for r in want]
+    for got, r in zip(table[col["satisfaction"]], want, strict=True):
         n, d = r["satisfaction_rate_num"], r["satisfaction_rate_den"]
-        assert got == ("无数据" if not d else f"{_expected_pct(n, d)} ({n:,}/{d:,})")
+        assert got == (NO_DATA if not d else f"{_expected_pct(n, d)} ({n:,}/{d:,})")
 
 
 def test_english_and_a_window_chosen_from_the_selector(demo_lake, monkeypatch, target):
     at = _open(demo_lake, monkeypatch, period=target["period"], lang="en")
-    assert at.title[0].value == "Window"
+    assert at.title[0].value == t("window_page.title", "en")
     unit = at.selectbox(key="w_window_unit").value
     options = at.selectbox(key="w_window_window").options
     assert options and all(o.endswith(")") for o in options)
@@ -185,7 +190,7 @@ def test_english_and_a_window_chosen_from_the_selector(demo_lake, monkeypatch, t
     assert not at.exception
     assert at.query_params["window"] == second
     row = next(r for r in rows if r["window_code"] == second)
-    assert {m.label: m.value for m in at.metric}["Cases accepted"] == f"{row['cases_accepted']:,}"
+    assert {m.label: m.value for m in at.metric}[t("window_page.kpi.accepted", "en")] == f"{row['cases_accepted']:,}"
 
 
 # ------------------------------------------------------------------------------------------- core helpers
