@@ -152,7 +152,7 @@ def test_a_choice_outside_its_list_is_refused_before_anything_runs(tmp_path):
 def test_expected_errors_are_one_line_and_bugs_keep_their_traceback(monkeypatch, tmp_path):
     from dashboard.core.metrics import MetricsError
     from dashboard.core.rules import loader
-    from dashboard.core.rules.message import Message
+    from dashboard.core.text import Message
 
     # A missing secrets file: the command's own refusal, verbatim (brackets are not rich markup).
     res = runner.invoke(app, ["serve", "--secrets", str(tmp_path / "[auth].toml")])

@@ -36,7 +36,19 @@ def test_a_wrong_expectation_is_reported():
     loaded = load(REPO_ROOT / "rulesets" / "anshan_stationed" / "2023-04.yaml")
     case = loaded.ruleset.cases[0]
     wrong = case.model_copy(update={"expect": case.expect.model_copy(update={"total": case.expect.total + 1})})
-    assert score_case(loaded.ruleset, wrong).problems == [f"total 96.00 ≠ expected {case.expect.total + 1}"]
+    result = score_case(loaded.ruleset, wrong)
+    assert result.render("en") == [f"total 96.00 ≠ expected {case.expect.total + 1}"]
+    assert result.render("zh") == [f"总分 96.00 ≠ 应为 {case.expect.total + 1}"]
+
+
+def test_a_case_for_a_missing_roll_up_says_so_in_either_language():
+    """anshan_stationed has no roll-up at all, so a case that asks for the quarter's gets only that one problem."""
+    loaded = load(REPO_ROOT / "rulesets" / "anshan_stationed" / "2023-04.yaml")
+    assert not loaded.ruleset.rollups
+    case = loaded.ruleset.cases[0].model_copy(update={"rollup": "quarter"})
+    result = score_case(loaded.ruleset, case)
+    assert result.render("en") == ["the ruleset has no quarter roll-up"]
+    assert result.render("zh") == ["本方案没有季度汇总"]
 
 
 def test_a_scorecard_keeps_each_item_within_its_range(tmp_path):

@@ -9,7 +9,7 @@ from helpers.rules import VALID
 
 from dashboard.core.rules import model as m
 from dashboard.core.rules.loader import RulesError, load
-from dashboard.core.rules.message import Message
+from dashboard.core.text import Message
 
 
 def _load(tmp_path, text: str):

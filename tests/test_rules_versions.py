@@ -88,7 +88,8 @@ def test_cases_pass_as_shipped_and_fail_when_a_rule_changes_under_them(two_versi
     # Under the new version lateness costs 3: the first case (two late arrivals) no longer comes to 96.
     changed = summarize(load(two_versions / "anshan_stationed" / "2025-01.yaml").ruleset)
     first = changed[0]
-    assert not first.passed and any("total 94" in p for p in first.problems)
+    assert not first.passed and any("total 94" in p for p in first.render("en"))
+    assert any("总分 94" in p for p in first.render("zh"))
 
 
 def test_a_ranked_case_lists_every_subjects_expected_total():
@@ -97,3 +98,17 @@ def test_a_ranked_case_lists_every_subjects_expected_total():
     assert ranked and all(c.passed for c in ranked)
     case = next(c for c in rs.cases if c.name == ranked[0].name)
     assert ranked[0].expected == {s: e.total for s, e in case.expect_by_subject.items()}
+
+
+def test_a_case_that_cannot_run_fails_with_the_reason_in_either_language(monkeypatch):
+    import dashboard.core.rules.casebook as casebook
+
+    def broken(rs, case):
+        raise ValueError("no such table")
+
+    monkeypatch.setattr(casebook, "score_case", broken)
+    rs = load(ANSHAN).ruleset
+    first = summarize(rs)[0]
+    assert not first.passed
+    # The exception's own words are not translated: both languages show its type and message as raised.
+    assert first.render("en") == first.render("zh") == ("ValueError: no such table",)

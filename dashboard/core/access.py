@@ -17,8 +17,8 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from dashboard.core.db import REPO_ROOT
 from dashboard.core.rules.loader import Problem, _locate, _plain
-from dashboard.core.rules.message import Message
 from dashboard.core.rules.model import RuleValueError
+from dashboard.core.text import Message
 from dashboard.resources import home
 
 Role = Literal["leadership", "unit_head", "office", "auditor"]

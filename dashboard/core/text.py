@@ -3,6 +3,12 @@
 An entry is a string, or a plural table `{one = "…", other = "…"}` chosen by `t(key, lang, count=n)`. Chinese has no
 plural, so its entry may be a plain string; an English table needs both forms. Core, the CLI and the pages all read
 this one catalog (`dashboard.ui.i18n` re-exports it), so no layer spells its own text.
+
+Text produced before anyone knows the reader's language (an error found while reading a ruleset or the roles file, a
+case that does not come out as its document says) is a `Message`: a key and its arguments, put into words by
+`render(lang)`. An argument that is itself a `Message` is rendered in the same language, a tuple is joined as that
+language writes a list, and a name the data carries in both languages (a `Text`, anything with `zh` and `en`) is
+picked.
 """
 
 from __future__ import annotations
@@ -99,3 +105,40 @@ def join(items: list[str] | tuple[str, ...], lang: str, sep: str = "list") -> st
     """Items joined as the language writes a list: `"、"`/`", "` for short names (`sep="list"`), `"；"`/`"; "` for
     clauses (`sep="clauses"`)."""
     return t(f"common.sep.{sep}", lang).join(items)
+
+
+def _arg(value: object, lang: str) -> object:
+    if isinstance(value, Message):
+        return value.render(lang)
+    if isinstance(value, tuple):
+        return join([str(_arg(v, lang)) for v in value], lang)
+    zh, en = getattr(value, "zh", None), getattr(value, "en", None)
+    if isinstance(zh, str) and isinstance(en, str):
+        return pick(zh, en, lang)
+    return value
+
+
+class Message:
+    """Catalog key plus format arguments (`Message("rules.error.negative", field="target")`)."""
+
+    __slots__ = ("key", "args")
+
+    def __init__(self, key: str, **fmt: object):
+        self.key = key
+        self.args = tuple(sorted(fmt.items()))
+
+    def render(self, lang: str) -> str:
+        """The message in `lang` (zh or en), every argument rendered in the same language."""
+        fmt = {name: _arg(value, lang) for name, value in self.args}
+        count = fmt.pop("count", None)  # a plural entry's count, which picks its form
+        return t(self.key, lang, count if isinstance(count, int) else None, **fmt)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Message) and (self.key, self.args) == (other.key, other.args)
+
+    def __hash__(self) -> int:
+        # Arguments may be unhashable (the list a file wrote where a number belongs); their repr identifies them.
+        return hash((self.key, repr(self.args)))
+
+    def __repr__(self) -> str:
+        return f"Message({self.key!r}, {', '.join(f'{k}={v!r}' for k, v in self.args)})"

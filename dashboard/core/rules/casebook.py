@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from dashboard.core.rules import model as m
 from dashboard.core.rules.cases import score_case
+from dashboard.core.text import Message
 
 
 @dataclass(frozen=True)
@@ -17,12 +18,11 @@ class CaseSummary:
     note: str | None
     expected: dict[str, Decimal]
     passed: bool
-    problems: tuple[str, ...]
-    problems_zh: tuple[str, ...] = ()
+    problems: tuple[Message, ...]
 
     def render(self, lang: str) -> tuple[str, ...]:
         """The problems in the reader's language."""
-        return self.problems_zh if lang == "zh" and self.problems_zh else self.problems
+        return tuple(p.render(lang) for p in self.problems)
 
 
 def summarize(rs: m.Ruleset) -> list[CaseSummary]:
@@ -34,9 +34,8 @@ def summarize(rs: m.Ruleset) -> list[CaseSummary]:
         else:
             expected = {s: e.total for s, e in (case.expect_by_subject or {}).items()}
         try:
-            result = score_case(rs, case)
-            problems, problems_zh = tuple(result.render("en")), tuple(result.render("zh"))
+            problems = tuple(score_case(rs, case).problems)
         except Exception as e:  # noqa: BLE001 - a case that cannot run fails, with the reason shown
-            problems = problems_zh = (f"{type(e).__name__}: {e}",)
-        out.append(CaseSummary(case.name, case.note, expected, not problems, problems, problems_zh))
+            problems = (Message("rules.case.failed", error=type(e).__name__, detail=str(e)),)
+        out.append(CaseSummary(case.name, case.note, expected, not problems, problems))
     return out

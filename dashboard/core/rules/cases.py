@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from dashboard.core.rules import model as m
 from dashboard.core.rules.compiler import compile_rollup, compile_ruleset, line_ids, metric_columns
+from dashboard.core.text import Message
 
 EVENTS = pa.schema([("period", pa.string()), ("subject", pa.string()), ("event_type", pa.string()),
                     ("level", pa.string()), ("severity", pa.int32()), ("duration_min", pa.int32()),
@@ -26,12 +27,11 @@ class CaseResult:
 
     name: str
     rows: dict[str, dict]
-    problems: list[str]
-    problems_zh: list[str] | None = None
+    problems: list[Message]
 
     def render(self, lang: str = "en") -> list[str]:
         """The problems in the reader's language."""
-        return (self.problems_zh if lang == "zh" and self.problems_zh is not None else self.problems)
+        return [p.render(lang) for p in self.problems]
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -83,33 +83,32 @@ def _lines(rs: m.Ruleset, row: dict) -> dict[str, Decimal]:
     return {k: row[k] for k in line_ids(rs) if row[k] != 0 and k != "base"}
 
 
-KEYS_ZH = {"total": "总分", "grade": "等次", "rank": "名次", "tier": "等级", "award": "称号", "excellent": "评优"}
+def _differs(who: str, field: str, actual: object, want: object) -> Message:
+    # Values print as Python writes them (a dict of lines, a list of flags), the same in either language.
+    return Message("rules.case.differs", who=who, field=Message(f"rules.case.field.{field}"), actual=str(actual),
+                   want=str(want))
 
 
 def _compare(rs: m.Ruleset, subject: str, row: dict, expect: m.CaseExpect, strict: bool,
-             rollup: bool) -> list[tuple[str, str]]:
-    """(en, zh) for each way the row differs from what the document says."""
+             rollup: bool) -> list[Message]:
+    """Each way the row differs from what the document says."""
     who = "" if subject == "case" else f"{subject}: "
     out = []
     for key in ("total", "grade", "rank", "tier", "award", "excellent"):
         want = getattr(expect, key)
         if want is not None and row.get(key) != want:
-            out.append((f"{who}{key} {row.get(key)} ≠ expected {want}",
-                        f"{who}{KEYS_ZH[key]} {row.get(key)} ≠ 应为 {want}"))
+            out.append(_differs(who, key, row.get(key), want))
     if not rollup:
         lines = _lines(rs, row)
         if expect.lines is not None or strict:
             want_lines = {k: Decimal(v) for k, v in (expect.lines or {}).items()}
             if lines != want_lines:
-                out.append((f"{who}lines {dict(lines)} ≠ expected {want_lines}",
-                            f"{who}各行 {dict(lines)} ≠ 应为 {want_lines}"))
+                out.append(_differs(who, "lines", dict(lines), want_lines))
         total = row["base"] + sum(lines.values(), Decimal(0))
         if total != row["total"]:
-            out.append((f"{who}lines sum to {total}, not the total {row['total']}",
-                        f"{who}各行合计 {total}，与总分 {row['total']} 不符"))
+            out.append(Message("rules.case.lines_sum", who=who, sum=str(total), total=str(row["total"])))
     if (expect.flags is not None or strict) and sorted(row["flags"]) != sorted(expect.flags or []):
-        out.append((f"{who}flags {row['flags']} ≠ expected {expect.flags or []}",
-                    f"{who}标记 {row['flags']} ≠ 应为 {expect.flags or []}"))
+        out.append(_differs(who, "flags", row["flags"], expect.flags or []))
     return out
 
 
@@ -131,18 +130,18 @@ def score_case(rs: m.Ruleset, case: m.Case) -> CaseResult:
     if case.rollup is not None:
         spec = next((r for r in rs.rollups if r.period == case.rollup), None)
         if spec is None:
-            return CaseResult(case.name, {}, [f"the ruleset has no {case.rollup} roll-up"],
-                              [f"本方案没有{ {'quarter': '季度', 'year': '年度'}[case.rollup]}汇总"])
+            return CaseResult(case.name, {}, [Message("rules.case.no_rollup",
+                                                      period=Message(f"rules.card.rollup.period.{case.rollup}"))])
         totals = pa.Table.from_pylist([{"period": "R", "part": r["period"], "subject": r["subject"], "grp": r["grp"],
                                         "volume": r["volume"], "total": r["total"], "flags": r["flags"],
                                         **{k: v for k, v in r.items() if k.startswith("tb__")}}
                                        for r in rows])
         rows = run({"period_totals": totals}, compile_rollup(rs, spec))
     by_subject = {r["subject"]: r for r in rows}
-    problems: list[tuple[str, str]] = []
+    problems: list[Message] = []
     for subject, want in expected.items():
         if subject not in by_subject:
-            problems.append((f"{subject}: not scored", f"{subject}：未计分"))
+            problems.append(Message("rules.case.not_scored", subject=subject))
             continue
         problems += _compare(rs, subject, by_subject[subject], want, case.inputs is not None, case.rollup is not None)
-    return CaseResult(case.name, by_subject, [en for en, _ in problems], [zh for _, zh in problems])
+    return CaseResult(case.name, by_subject, problems)

@@ -18,8 +18,8 @@ from dashboard import resources
 from dashboard.core.metrics import months_of
 from dashboard.core.rules import model as m
 from dashboard.core.rules.kinds import REGISTRY
-from dashboard.core.rules.message import Message
 from dashboard.core.rules.vocabulary import did_you_mean
+from dashboard.core.text import Message
 
 
 @dataclass(frozen=True)

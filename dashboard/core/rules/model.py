@@ -26,7 +26,6 @@ from dashboard.core.rules.kinds.proportional import Proportional  # noqa: F401
 from dashboard.core.rules.kinds.rank_points import RankPoints  # noqa: F401
 from dashboard.core.rules.kinds.step import Band, Step  # noqa: F401
 from dashboard.core.rules.kinds.threshold_slope import ThresholdSlope  # noqa: F401
-from dashboard.core.rules.message import Message
 from dashboard.core.rules.vocabulary import (  # noqa: F401  (re-exported: the vocabulary is read as `m.…`)
     AMOUNT_LIMIT,
     AMOUNT_PLACES,
@@ -47,6 +46,7 @@ from dashboard.core.rules.vocabulary import (  # noqa: F401  (re-exported: the v
     Veto,
     VetoTier,
 )
+from dashboard.core.text import Message
 
 if TYPE_CHECKING:
     Rule = RuleBase

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 
 from dashboard.core.contract import EVENT_TYPES, UNIT_KINDS, catalog_flags
 from dashboard.core.metrics import metrics
-from dashboard.core.rules.message import Message
+from dashboard.core.text import Message
 
 IDENT = re.compile(r"[a-z][a-z0-9_]*")
 
