@@ -17,7 +17,7 @@ from dashboard.core.metrics import CATALOG_OPTIONS, MetricOptions, MetricsError,
 from dashboard.core.period import BEIJING, Period
 from dashboard.core.rules.loader import RulesError, find, ruleset_files
 from dashboard.core.table import Column
-from dashboard.core.text import join, t
+from dashboard.core.text import join, pick, t
 
 # How many units head and close each group's list (红黑榜).
 TOP_N = 3
@@ -169,7 +169,7 @@ def build(wh: Warehouse, period: str, ruleset_id: str | None = None, lang: str =
     rank = _group_ranks(everyone)
     before_rank = _group_ranks(before_scores) if before_scores else {}
     rows = [r for r in everyone if scope is None or r["subject"] in scope]
-    names = {g.name.zh: (g.name.zh if lang == "zh" else g.name.en, i) for i, g in enumerate(rs.grades)}
+    names = {g.name.zh: (pick(g.name.zh, g.name.en, lang), i) for i, g in enumerate(rs.grades)}
 
     def grade(zh_name: str | None) -> dict:
         """The grade in the bulletin's language, and its level (0 = best) for the colour."""
@@ -227,7 +227,7 @@ def build(wh: Warehouse, period: str, ruleset_id: str | None = None, lang: str =
             continue
         for ln in lines:
             if ln["subject"] == r["subject"] and ln["points"] < 0:
-                label = ln["name_zh"] if lang == "zh" else ln["name_en"]
+                label = pick(ln["name_zh"], ln["name_en"], lang)
                 deductions.append({"unit": name[r["subject"]], "total": r["total"], **grade(r["grade"]),
                                    "line": t("bulletin.deduction", lang, name=label,
                                              points=f"{Decimal(ln['points']).quantize(Decimal('0.01')):+}")})
@@ -249,7 +249,7 @@ def build(wh: Warehouse, period: str, ruleset_id: str | None = None, lang: str =
         sat_rows)
 
     options = marts.options_in_force(wh.lake)
-    footnotes = [t("bulletin.footnote.ruleset", lang, name=rs.name.zh if lang == "zh" else rs.name.en, id=rs.id,
+    footnotes = [t("bulletin.footnote.ruleset", lang, name=pick(rs.name.zh, rs.name.en, lang), id=rs.id,
                    version=scores.ruleset.path.stem, sha=scores.ruleset.sha256)]
     footnotes += [t("common.labelled", lang, label=metrics()[k].name(lang), value=v)
                   for k, v in _definitions(options, lang).items()]

@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from dashboard.core import contract
 from dashboard.core import text as catalog
-from dashboard.core.contract import FILE_NOTES, FILE_REASONS, REASONS, TABLES
+from dashboard.core.contract import TABLES
 from dashboard.core.db import Warehouse
 from dashboard.core.marts import scope_clause
 from dashboard.core.period import BEIJING, BEIJING_ZONE
@@ -111,11 +112,7 @@ def reason_text(code: str | None, lang: str) -> str:
     """A row reason, file reason or file note in the user's language (the code itself when unknown)."""
     if not code:
         return ""
-    for table in (REASONS, FILE_REASONS, FILE_NOTES):
-        if code in table:
-            zh, en = table[code]
-            return zh if lang == "zh" else en
-    return code
+    return contract.reason_text(code, lang)
 
 
 def notes_text(notes: str | None, lang: str) -> str:

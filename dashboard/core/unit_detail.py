@@ -12,6 +12,7 @@ from dashboard.core.contract import load_catalog
 from dashboard.core.db import Warehouse
 from dashboard.core.marts import scope_clause
 from dashboard.core.period import BEIJING, Period
+from dashboard.core.text import pick
 
 _CENT = Decimal("0.01")
 # The columns a unit's event list shows: never the free-text note or who recorded it (personal data).
@@ -29,7 +30,7 @@ class Line:
     points: Decimal
 
     def name(self, lang: str) -> str:
-        return self.name_zh if lang == "zh" else self.name_en
+        return pick(self.name_zh, self.name_en, lang)
 
 
 def points_text(value: Decimal, signed: bool = True) -> str:

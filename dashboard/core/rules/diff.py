@@ -9,6 +9,7 @@ from pathlib import Path
 
 from dashboard.core.rules import model as m
 from dashboard.core.rules.loader import RULESETS, RulesError, load, ruleset_files
+from dashboard.core.text import pick
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Version:
     period: str  # month | quarter | year
 
     def name(self, lang: str) -> str:
-        return self.name_zh if lang == "zh" else self.name_en
+        return pick(self.name_zh, self.name_en, lang)
 
 
 def resolve(relpath: str, root: Path = RULESETS) -> Path:
@@ -67,7 +68,7 @@ class ItemChange:
     fields: tuple[str, ...] = ()  # for a changed item: the keys whose values differ ("section" when it moved)
 
     def name(self, lang: str) -> str:
-        return self.name_zh if lang == "zh" else self.name_en
+        return pick(self.name_zh, self.name_en, lang)
 
 
 @dataclass(frozen=True)
