@@ -274,8 +274,10 @@ def serve(
                       "unit. Configure sign-in (see the README) or serve on 127.0.0.1.")
     cmd = [sys.executable, "-m", "streamlit", "run", str(PACKAGE / "app.py"),
            "--server.port", str(port), "--server.address", address, "--server.headless", "true"]
-    if secrets is not None:
-        cmd += ["--secrets.files", str(secrets.resolve())]
+    # Streamlit runs beside its config, so the secrets files are named to it rather than found from its folder.
+    files = [f.resolve() for f in secrets_files(secrets) if f.is_file()]
+    for f in files:
+        cmd += ["--secrets.files", str(f)]
     # The server starts beside its config (.streamlit/); the data folder and roles file stay the caller's.
     from dashboard.core.access import roles_path
 

@@ -68,6 +68,18 @@ def test_a_repeated_key_fails_the_build(two_cases, edit):
     assert marts.build_info(two_cases) == {}
 
 
+def test_a_build_an_audit_stops_leaves_the_marts_that_were_there(two_cases, edit):
+    """The first build's marts stay byte for byte when a second build's hall_month breaks an audit: no half-new set
+    is ever read, and no staged file is left behind."""
+    marts.build(two_cases)
+    before = {p.name: p.read_bytes() for p in sorted(two_cases.marts.glob("*"))}
+    edit("hall_month.sql", LAST, "\nselect * replace (cases_accepted + 1 as cases_accepted) from final\n")
+    with pytest.raises(marts.AuditError):
+        marts.build(two_cases)
+    assert {p.name: p.read_bytes() for p in sorted(two_cases.marts.glob("*"))} == before
+    assert connect(two_cases).query("SELECT cases_accepted FROM mart_hall_month").to_pylist() == [{"cases_accepted": 2}]
+
+
 def test_a_numerator_above_its_denominator_fails_the_build(two_cases, edit):
     """Each window row's 归档率 numerator made num + den: 1 archived of 1 completed becomes 2 of 1, for both units'
     W001 rows; the other rates are untouched."""

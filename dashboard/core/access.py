@@ -15,7 +15,6 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import MarkedYAMLError
 
-from dashboard.core.db import REPO_ROOT
 from dashboard.core.rules.loader import Problem, _locate, _plain
 from dashboard.core.rules.model import RuleValueError
 from dashboard.core.text import Message
@@ -211,10 +210,11 @@ LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def secrets_files(explicit: Path | None = None) -> list[Path]:
-    """Where Streamlit looks for secrets.toml when `hall serve` starts it (the repository is its working folder)."""
+    """Where the server reads secrets.toml when `hall serve` starts it: the given file, else the user's and the
+    checkout's (installed from a wheel: the folder `hall` runs from), as `hall serve` hands them to Streamlit."""
     if explicit is not None:
         return [explicit]
-    return [Path.home() / ".streamlit" / "secrets.toml", REPO_ROOT / ".streamlit" / "secrets.toml"]
+    return [Path.home() / ".streamlit" / "secrets.toml", home() / ".streamlit" / "secrets.toml"]
 
 
 def _provider_ready(section: Mapping) -> bool:

@@ -173,6 +173,7 @@ def _build(lake: Lake, progress, options: MetricOptions | None, full: bool) -> B
     summary = BuildSummary(options=dict(options), facts_reused=reuse)
     pool = {**options.fact_params(), **options.sql_params()}
     steps = [*order, "audits"]
+    pending: list[tuple[Path, Path]] = []
     try:
         if not reuse:  # the facts' fingerprint covers the cases and the calendar this check reads
             _check_calendar(wh, catalog["calendar_coverage"], pool)
@@ -185,7 +186,9 @@ def _build(lake: Lake, progress, options: MetricOptions | None, full: bool) -> B
                 summary.as_of, summary.as_of_source = resolve_as_of(wh, options)
                 pool["as_of"] = summary.as_of
             if query.kind == "mart":
-                target = lake.marts / f"{name}.parquet"
+                # Written beside the live marts under a name no reader lists, put in place once the audits pass.
+                target = lake.marts / f".{name}.parquet.pending"
+                pending.append((target, lake.marts / f"{name}.parquet"))
                 summary.marts[name] = _copy(wh, query, target, _params(query, pool))
             else:
                 target = lake.facts / f"{name}.parquet"
@@ -204,8 +207,15 @@ def _build(lake: Lake, progress, options: MetricOptions | None, full: bool) -> B
         audit(wh, catalog)
         summary.step_seconds["audits"] = round(time.perf_counter() - t, 3)
         summary.periods, summary.provisional = _reported_months(wh, summary.as_of, int(options["rectification_days"]))
+    except BaseException:
+        # A build that failed, an audit included, leaves the marts that were there.
+        for staged, _ in pending:
+            staged.unlink(missing_ok=True)
+        raise
     finally:
         wh.close()
+    for staged, final in pending:
+        os.replace(staged, final)
     summary.seconds = time.perf_counter() - t0
     info = {
         "built_at": dt.datetime.now(dt.UTC).astimezone(BEIJING).isoformat(timespec="seconds"),
