@@ -480,9 +480,10 @@ def ingest_uploads(files: list[tuple[str, bytes]], scope: Scope = None, progress
     import shutil
 
     from dashboard.core import ingest
+    from dashboard.core.ingest.personal import clean_name
 
     lake = Lake.default()
-    who = _act("upload", files=[name for name, _ in files])
+    who = _act("upload", files=[clean_name(name) for name, _ in files])
     folder = lake.root / "demo" / "uploads" / f"{secrets.token_hex(6)}"
     try:
         for i, (name, content) in enumerate(files):

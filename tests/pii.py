@@ -1,4 +1,5 @@
-"""An independent scanner for personal identifiers in Parquet files (GB 11643 ID numbers, mobile numbers)."""
+"""An independent scanner for personal identifiers in Parquet files (GB 11643 ID numbers, mobile numbers), written
+together or in groups ("110101 19900307 1234", "138-1234-5678"), in values, column names and file names."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import pyarrow.parquet as pq
 
 ID_RE = re.compile(r"(?<!\d)(\d{17}[\dXx])(?!\d)")
 MOBILE_RE = re.compile(r"(?<!\d)1[3-9]\d(?:[- ]?\d{4}){2}(?!\d)")
+# Separators between digits are taken out before looking, so grouped numbers read as written together; the ID's
+# check character and the mobile's prefix keep ordinary numbers (dates, amounts, codes) out.
+GAP_RE = re.compile(r"(?<=\d)[\s\-\u2010-\u2015\u2212.\u00b7\u30fb]{1,3}(?=\d)")
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2, 1)
 
 
@@ -20,22 +24,32 @@ def id_check_ok(s: str) -> bool:
     return "10X98765432"[total % 11] == s[17].upper()
 
 
+def scan_text(v: str) -> list[str]:
+    """The kinds of personal number ("id_number", "mobile") one text holds."""
+    # Full-width digits are still digits to a reader.
+    v = unicodedata.normalize("NFKC", v)
+    kinds = []
+    for text in (v, GAP_RE.sub("", v)):
+        if "id_number" not in kinds and any(id_check_ok(m) for m in ID_RE.findall(text)):
+            kinds.append("id_number")
+        if "mobile" not in kinds and MOBILE_RE.search(text):
+            kinds.append("mobile")
+    return kinds
+
+
 def scan_lake(root: Path) -> list[tuple[str, str, str]]:
-    """Every (file, column, kind) where a string value holds a valid ID number or a mobile number."""
+    """Every (file, column, kind) where a string value, a column name or the file's name holds a valid ID number or
+    a mobile number (column "<name>" for a column's name, "<file>" for the file's)."""
     hits = []
     for path in sorted(Path(root).rglob("*.parquet")):
+        hits += [(str(path), "<file>", kind) for kind in scan_text(str(path.relative_to(root)))]
         table = pq.read_table(path)
         for name in table.column_names:
+            hits += [(str(path), "<name>", kind) for kind in scan_text(name)]
             col = table[name]
             if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
                 continue
             for v in col.to_pylist():
-                if not v:
-                    continue
-                # Full-width digits are still digits to a reader.
-                v = unicodedata.normalize("NFKC", v)
-                if any(id_check_ok(m) for m in ID_RE.findall(v)):
-                    hits.append((str(path), name, "id_number"))
-                if MOBILE_RE.search(v):
-                    hits.append((str(path), name, "mobile"))
+                if v:
+                    hits += [(str(path), name, kind) for kind in scan_text(v)]
     return hits

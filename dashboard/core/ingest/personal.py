@@ -17,12 +17,28 @@ from dashboard.core.ingest.parsing import nfkc
 from dashboard.core.lake import Lake
 
 SCRUBBED = "[已脱敏]"  # already in NFKC form, like every stored string
-# Mainland ID-card numbers (GB 11643) and mobile numbers, as they may appear inside free text.
+# A gap a writer may leave between digit groups: spaces, or a hyphen or dash with a space either side. Full-width
+# forms are listed too, for text that was not NFKC-normalised (a file name).
+_GAP = r"(?:[ \x{3000}]{1,2}|[ \x{3000}]?[-\x{2010}-\x{2015}\x{2212}\x{FF0D}][ \x{3000}]?)"
+# A dot is a gap only when it separates every group: "138.1234.5678" is a phone, "1381234.5678" an amount.
+_DOT = r"[ \x{3000}]?[.\x{00B7}\x{30FB}\x{FF0E}\x{FF65}][ \x{3000}]?"
+
+
+def _grouped(*groups: str) -> str:
+    """Digit groups written together, with a gap between any of them, or with a dot between all of them."""
+    return f"(?:{(_GAP + '?').join(groups)}|{_DOT.join(groups)})"
+
+
+_REGION, _SEQ, _SEQ15 = r"[1-9]\d{5}", r"\d{3}[0-9Xx]", r"\d{3}"
+_MOBILE = _grouped(r"1[3-9]\d", r"\d{4}", r"\d{4}")
+_DATE = rf"(?:18|19|20)\d{{2}}{_GAP}?(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+_DATE6 = r"\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+# Mainland ID-card numbers (GB 11643) and mobile numbers, as they may appear inside free text: region, birth date
+# and sequence ("110101 19900307 1234", "110101 1990 0307 1234"); 3-4-4 for a phone ("138-1234-5678").
 # RE2 has no look-around, so the boundary characters are captured and put back; a boundary is any non-digit
 # (a letter may touch a number: "ID11010519491231002X"). 15-digit numbers are the pre-1999 ID cards.
-ID_PATTERN = (r"(^|\D)(?:[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx]"
-              r"|[1-9]\d{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3})(\D|$)")
-PHONE_PATTERN = r"(^|\D)(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(\D|$)"
+ID_PATTERN = rf"(^|\D)(?:{_grouped(_REGION, _DATE, _SEQ)}|{_grouped(_REGION, _DATE6, _SEQ15)})(\D|$)"
+PHONE_PATTERN = rf"(^|\D)(?:(?:\+|00)?86{_GAP}?)?{_MOBILE}(\D|$)"
 # Columns never stored as they arrive: dropped, or kept only as a keyed hash.
 PERSONAL = ("drop", "hmac")
 
@@ -44,6 +60,15 @@ def clean_text(text: str | None) -> str | None:
     if text is None:
         return None
     return scrub_text(nfkc(pa.array([text], pa.string()))).to_pylist()[0]
+
+
+def clean_name(name: str) -> str:
+    """A file name or column header as stored and shown: as it came, unless it holds a personal number, which is
+    masked (the name is then kept in NFKC form, the form the scrubber reads)."""
+    norm = nfkc(pa.array([name], pa.string()))
+    if not holds_personal_number(norm)[0]:
+        return name
+    return scrub_text(norm)[0].as_py()
 
 
 def holds_personal_number(arr: pa.Array) -> np.ndarray:

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from dashboard.core.contract import TABLES, Table
 from dashboard.core.ingest.errors import IngestError
 from dashboard.core.ingest.mappings import Mapping, identify, load_mappings
-from dashboard.core.ingest.personal import clean_text, hmac_key_for
+from dashboard.core.ingest.personal import clean_name, clean_text, hmac_key_for
 from dashboard.core.ingest.pool import Finished, Pool
 from dashboard.core.ingest.readers import SUPPORTED
 from dashboard.core.ingest.worker import Job
@@ -236,7 +236,7 @@ class Run:
         """Settle what needs no parsing (duplicates, empty, unknown files); otherwise return the job."""
         p, sha = item.path, item.sha256
         fmt = p.suffix.lower().lstrip(".")
-        rep = FileReport(source_file=p.name, sha256=sha, table=item.table, format=fmt, status="quarantined")
+        rep = FileReport(source_file=clean_name(p.name), sha256=sha, table=item.table, format=fmt, status="quarantined")
         if sha in self.done or sha in self.seen:
             rep.status, rep.reason = "skipped", "already_ingested"
             return rep, None

@@ -16,7 +16,7 @@ from dashboard.core.ingest.checks import Verdicts, reason_rows
 from dashboard.core.ingest.errors import FileRejected
 from dashboard.core.ingest.mappings import Mapping
 from dashboard.core.ingest.parsing import Parsed, from_typed, nfkc, no_errors
-from dashboard.core.ingest.personal import PERSONAL, protect, raw_json, scrub_text
+from dashboard.core.ingest.personal import PERSONAL, clean_name, protect, raw_json, scrub_text
 from dashboard.core.ingest.readers import ROW_COL, Source
 from dashboard.core.lake import LOG_SCHEMAS, part_name, partition_dir, stored_schema
 
@@ -100,7 +100,8 @@ class _FileRun:
 
     def __init__(self, job: Job, source: Source):
         self.job, self.source, self.t = job, source, source.t
-        self.name = Path(job.path).name
+        # The name is stored beside every row; the file's identity is its hash, so a personal number in it goes.
+        self.name = clean_name(Path(job.path).name)
         self.out = Path(job.out_dir)
         self.quarantined: list[pa.Table] = []
         self.counts = {"rows_in": 0, "rows_accepted": 0, "rows_quarantined": 0}
@@ -126,7 +127,7 @@ class _FileRun:
             writer.close()
         if self.quarantined:
             pq.write_table(pa.concat_tables(self.quarantined), self.out / "quarantine.parquet", compression="zstd")
-        notes = [f"extra_columns_dropped: {', '.join(extra_cols)}"] if extra_cols else []
+        notes = [f"extra_columns_dropped: {', '.join(map(clean_name, extra_cols))}"] if extra_cols else []
         if self.known is None and "unit_code" in self.t.names and not self.t.dimension:
             notes.append("units_not_loaded")
         return {**self.counts, "reasons": self.reasons, "notes": notes}
