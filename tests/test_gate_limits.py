@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import zipfile
@@ -244,3 +245,32 @@ def test_new_reasons_have_texts_in_both_languages():
     for code in ("too_long", "date_out_of_range", "too_many_columns", "too_many_rows"):
         zh, en = reason_text(code, "zh"), reason_text(code, "en")
         assert code not in (zh, en) and zh != en
+
+
+def test_an_unbalanced_quote_counts_every_line_it_swallowed(lake, units_file):
+    lines = ["eval_id,unit_code,rated_at,rating"] + [f"E{i},U001,2025-06-03 10:00:00,5" for i in range(1, 301)]
+    lines[5] = 'E5,"U001,2025-06-03 10:00:00,5'  # data row 5 opens a quote that is never closed
+    src = units_file.parent / "evaluations_2025-06.csv"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rep = by_name(gate.ingest([units_file, src], lake))[src.name]
+    # 300 data lines: rows 1–4 parse; row 5 and the 295 lines after it are inside the open quote.
+    assert (rep.rows_in, rep.rows_accepted, rep.rows_quarantined) == (300, 4, 296)
+    assert rep.reasons == {"malformed_row": 296}
+    q = quarantined_rows(lake)
+    assert [r["source_row"] for r in q] == list(range(5, 301))
+    assert q[0]["detail"] == "expected 4 fields, got 2; a quote left open here runs over 296 lines"
+    assert q[-1]["detail"] == "line taken into the quote left open in row 5"
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 16, 17, 1 << 20])
+def test_row_tags_are_counted_whatever_the_chunk_boundaries(chunk):
+    # 4,999 rows written out, and an element whose name only starts with "row" (not a row).
+    xml = b"<sheetData>" + b"".join(b'<row r="%d"><c/></row>' % i for i in range(1, 5000)) + b"</sheetData>" \
+        + b"<rowBreaks/>"
+
+    class Chunked(io.BytesIO):
+        def read(self, n=-1):
+            return super().read(chunk)
+
+    assert readers.count_row_tags(Chunked(xml), 10_000) == 4999
+    assert readers.count_row_tags(Chunked(xml), 10) <= 4999  # stops early, never over-counts

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -28,7 +29,7 @@ ROW_COL = "__row__"
 SUPPORTED = (".parquet", ".csv", ".xlsx")
 # The most data rows read from one XLSX sheet: a few compressed megabytes can declare millions of rows, and the
 # sheet is counted by streaming its XML before anything is loaded. Larger exports come as CSV or Parquet.
-XLSX_MAX_ROWS = 200_000
+XLSX_MAX_ROWS = 100_000
 _XLSX_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
 
 
@@ -105,19 +106,27 @@ def check_xlsx_rows(path: Path, sheet: str | int) -> None:
             raise FileRejected("too_many_rows", f"the sheet declares {declared - 1:,} data rows; at most "
                                                 f"{XLSX_MAX_ROWS:,} are read from an XLSX (export as CSV or Parquet)")
         # The declaration may be absent or false: count the row tags themselves, stopping past the limit.
-        rows, tail = 0, b""
         with ws._get_source() as src:  # openpyxl's own stream of the sheet XML (no public API gives it)
-            while chunk := src.read(1 << 20):
-                block = tail + chunk
-                cut = max(0, len(block) - 16)  # a tag split across chunks is counted in the next round
-                rows += len(_XLSX_ROW_TAG.findall(block, 0, cut))
-                tail = block[cut:]
-                if rows > limit:
-                    raise FileRejected("too_many_rows", f"more than {XLSX_MAX_ROWS:,} data rows; at most "
-                                                        f"{XLSX_MAX_ROWS:,} are read from an XLSX (export as CSV "
-                                                        f"or Parquet)")
+            if count_row_tags(src, limit) > limit:
+                raise FileRejected("too_many_rows", f"more than {XLSX_MAX_ROWS:,} data rows; at most "
+                                                    f"{XLSX_MAX_ROWS:,} are read from an XLSX (export as CSV "
+                                                    f"or Parquet)")
     finally:
         wb.close()
+
+
+def count_row_tags(src: BinaryIO, limit: int) -> int:
+    """Row tags in a sheet's XML stream, a megabyte at a time, stopping once past `limit`."""
+    rows, tail = 0, b""
+    while chunk := src.read(1 << 20):
+        block = tail + chunk
+        # A tag starting in the last 16 bytes may be cut off: it is counted with the next chunk.
+        cut = max(0, len(block) - 16)
+        rows += sum(1 for m in _XLSX_ROW_TAG.finditer(block) if m.start() < cut)
+        tail = block[cut:]
+        if rows > limit:
+            return rows
+    return rows + len(_XLSX_ROW_TAG.findall(tail))
 
 
 def check_columns(t: Table, present: list[str]) -> None:
@@ -142,7 +151,15 @@ def _string_table_from_csv(path: Path, encoding: str, t: Table) -> tuple[pa.Tabl
     malformed: list[tuple[int, str]] = []
 
     def on_invalid(row) -> str:
-        malformed.append((row.number or -1, f"expected {row.expected_columns} fields, got {row.actual_columns}"))
+        detail = f"expected {row.expected_columns} fields, got {row.actual_columns}"
+        # An unbalanced quote swallows the lines after it into one row: each line it took counts as a row lost.
+        span = row.text.count("\n") + 1 if row.text else 1
+        if span == 1 or row.number is None or row.number < 0:
+            malformed.append((row.number or -1, detail))
+            return "skip"
+        malformed.append((row.number, f"{detail}; a quote left open here runs over {span:,} lines"))
+        malformed.extend((row.number + k, f"line taken into the quote left open in row {row.number - 1:,}")
+                         for k in range(1, span))
         return "skip"
 
     try:
