@@ -116,7 +116,9 @@ def _file_line(f) -> str:
         f"; {f.rows_in:,} in = {f.rows_accepted:,} accepted + {f.rows_quarantined:,} quarantined")
     why = [f"{f.reason}: {f.detail}"] if f.reason else []
     why += [f"{k} {v}" for k, v in sorted(f.reasons.items())] + list(f.notes)
-    return head + rows + (f" ({'; '.join(why)})" if why else "")
+    # A file that could not be read has no row count: say so rather than suggest it held none.
+    unknown = "; rows: unknown" if f.rows_in is None else ""
+    return head + rows + (f" ({'; '.join(why)})" if why else "") + unknown
 
 
 @app.command()
@@ -140,10 +142,14 @@ def ingest(
         for f in report.files:
             out.print(_file_line(f), markup=False, highlight=False)
         d = report.to_dict()
+        # Rows of files that could not be counted are quarantined with their file: unknown on both sides.
+        n = d["rows_unknown_files"]
+        unknown = (f" + unknown ({n} file{'s' if n > 1 else ''} not counted)", " + unknown") if n else ("", "")
         out.print(f"ingest: {d['files']} files ({', '.join(f'{v} {k}' for k, v in d['statuses'].items())}); "
-                  f"rows in {d['rows_in']:,} = accepted {d['rows_accepted']:,} + quarantined "
-                  f"{d['rows_quarantined']:,}; {d['seconds']:.1f} s", highlight=False)
-    if any(f.status == "quarantined" for f in report.files):
+                  f"rows in {d['rows_in']:,}{unknown[0]} = accepted {d['rows_accepted']:,} + quarantined "
+                  f"{d['rows_quarantined']:,}{unknown[1]}; {d['seconds']:.1f} s", highlight=False)
+    # A file with every row rejected failed as surely as one quarantined whole.
+    if report.failed:
         raise typer.Exit(1)
 
 

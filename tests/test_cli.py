@@ -115,13 +115,14 @@ def test_done_when_folder_reports_every_file_with_its_reason_and_loses_no_row(la
         return hit
 
     assert "quarantined (unreadable: Parquet" in line("cases_2025-05.parquet")
+    assert line("cases_2025-05.parquet").endswith("; rows: unknown")
     assert "quarantined; 0 in = 0 accepted + 0 quarantined (empty_file" in line("supervision_2025-06.parquet")
     assert "accepted; 2 in = 2 accepted + 0 quarantined" in line("好差评明细_2025-06.csv")
     assert "extra_columns_dropped: 经办备注" in line("cases_2025-06.parquet")
     assert "2 in = 1 accepted + 1 quarantined (rating_out_of_range 1)" in line("evaluations_2025-06.parquet")
     assert lines[-1].startswith("ingest: 6 files")
     # units 2 + CSV 2 + extra-column cases 2 + evaluations 2; the truncated file has no footer to count from.
-    assert "rows in 8 = accepted 7 + quarantined 1" in lines[-1]
+    assert "rows in 8 + unknown (1 file not counted) = accepted 7 + quarantined 1 + unknown" in lines[-1]
     ratings = connect(lake).query("SELECT eval_id, rating FROM evaluations ORDER BY eval_id").to_pylist()
     assert ratings == [{"eval_id": "E1", "rating": 5}, {"eval_id": "E10", "rating": 5}, {"eval_id": "E2", "rating": 2}]
 

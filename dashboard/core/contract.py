@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -33,6 +34,8 @@ class Column:
     max: float | None = None
     # The quarantine reason for a value outside [min, max].
     range_reason: str = "out_of_range"
+    # The longest text a cell may hold, in characters after NFKC (text columns only; `too_long` beyond it).
+    max_chars: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,12 +83,39 @@ class Table:
         """Columns written to the warehouse: contract columns minus personal data, plus derived keys."""
         return [c for c in self.columns if c.pii not in ("drop", "hmac")] + list(self.derived)
 
+    @property
+    def max_columns(self) -> int:
+        """The most columns a file of this table may carry."""
+        return len(self.columns) + EXTRA_COLUMNS_ALLOWED
+
     def arrow_schema(self) -> pa.Schema:
         """Arrow schema of the stored columns (without lineage)."""
         return pa.schema([pa.field(c.name, c.type, nullable=True) for c in self.stored_columns])
 
 
+# Text limits by the kind of column: a code or identifier, a name, a free note. A 10 MiB unit name would
+# otherwise reach every page that shows it.
+CODE_CHARS, NAME_CHARS, NOTE_CHARS = 64, 200, 2000
+NOTE_COLUMNS = ("note", "reason", "bad_tags")
+# The instants the working-day calendar and the marts can serve; earlier or later ones are typing errors that
+# would otherwise block every build (`date_out_of_range`).
+INSTANTS_FROM, INSTANTS_BEFORE = dt.date(2000, 1, 1), dt.date(2101, 1, 1)
+# Columns a file may carry beyond its table's contract before the file is refused (`too_many_columns`).
+EXTRA_COLUMNS_ALLOWED = 200
+
+
+def text_limit(name: str) -> int:
+    """The default maximum length of a text column, from its name: codes 64, notes 2,000, names and words 200."""
+    if name in NOTE_COLUMNS:
+        return NOTE_CHARS
+    if name.endswith(("_id", "_code", "_number", "_by")) or name in ("parent", "assessor", "period"):
+        return CODE_CHARS
+    return NAME_CHARS
+
+
 def _c(name, type_, required, zh, en, **kw) -> Column:
+    if pa.types.is_string(type_):
+        kw.setdefault("max_chars", text_limit(name))
     return Column(name=name, type=type_, required=required, zh=zh, en=en, **kw)
 
 
@@ -339,13 +369,13 @@ TABLES: dict[str, Table] = {
 ROW_REASON_CODES: tuple[str, ...] = (
     "missing_id", "missing_required", "bad_value", "not_allowed", "out_of_range", "rating_out_of_range",
     "completed_before_accepted", "deadline_before_accepted", "called_before_issued", "finished_before_called",
-    "unknown_unit", "pii_in_identifier", "malformed_row",
+    "unknown_unit", "pii_in_identifier", "malformed_row", "too_long", "date_out_of_range",
 )
 
 # Whole-file outcomes: why a file was not read at all (`gate.reason.<code>`).
 FILE_REASON_CODES: tuple[str, ...] = (
     "empty_file", "unreadable", "encoding_error", "unknown_table", "missing_column", "column_type",
-    "unsupported_format", "worker_crashed", "mapping_error",
+    "unsupported_format", "worker_crashed", "mapping_error", "too_many_columns", "too_many_rows",
 )
 
 # What the gate notes about a file it did read (`gate.note.<code>`).

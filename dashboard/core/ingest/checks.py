@@ -3,11 +3,14 @@ order of instants, personal numbers in identifiers, known units — each failing
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dashboard.core.contract import Before, Table
+from dashboard.core.contract import INSTANTS_BEFORE, INSTANTS_FROM, TIMESTAMP, TZ, Before, Table
 from dashboard.core.ingest.parsing import Parsed, errors_where, valid_mask
 from dashboard.core.ingest.personal import holds_personal_number, is_identifier
 
@@ -41,6 +44,21 @@ def _out_of_order(rule: Before, cols: dict[str, Parsed]) -> np.ndarray:
     return _bools(pc.less(later, earlier))
 
 
+def _length_details(bad: np.ndarray, col: str, chars: pa.Array, limit: int) -> np.ndarray:
+    # The length, never the text: the value may be megabytes.
+    details = np.full(len(bad), None, dtype=object)
+    lengths = chars.to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(bad):
+        details[i] = f"{col} has {int(lengths[i]):,} characters; at most {limit:,} are allowed"
+    return details
+
+
+def _outside_instants(values: pa.Array) -> np.ndarray:
+    lo, hi = (pa.scalar(dt.datetime.combine(d, dt.time(), tzinfo=ZoneInfo(TZ)), TIMESTAMP)
+              for d in (INSTANTS_FROM, INSTANTS_BEFORE))
+    return _bools(pc.or_kleene(pc.less(values, lo), pc.greater_equal(values, hi)))
+
+
 def reason_rows(t: Table, cols: dict[str, Parsed], known_units: set[str] | None) -> Verdicts:
     """Apply the table's rules in the contract's order; a row keeps the first reason it earns."""
     v = Verdicts(len(next(iter(cols.values())).values))
@@ -49,6 +67,11 @@ def reason_rows(t: Table, cols: dict[str, Parsed], known_units: set[str] | None)
     for c in t.columns:
         if c.name in cols:
             v.mark(cols[c.name].errors != None, "bad_value", c.name, cols[c.name].errors)  # noqa: E711
+    for c in t.columns:
+        if c.name in cols and c.max_chars is not None:
+            chars = pc.utf8_length(cols[c.name].values)
+            bad = _bools(pc.greater(chars, c.max_chars))
+            v.mark(bad, "too_long", c.name, _length_details(bad, c.name, chars, c.max_chars))
     for c in t.columns:
         if c.required and c.name not in t.key:
             v.mark(~valid_mask(cols[c.name].values), "missing_required", c.name, f"{c.name} is empty")
@@ -64,6 +87,9 @@ def reason_rows(t: Table, cols: dict[str, Parsed], known_units: set[str] | None)
             hi = pc.greater(values, c.max) if c.max is not None else pa.nulls(len(values), pa.bool_())
             bad = _bools(pc.or_kleene(lo, hi))
             v.mark(bad, c.range_reason, c.name, errors_where(bad, c.name, values))
+        if c.type == TIMESTAMP:
+            bad = _outside_instants(values)
+            v.mark(bad, "date_out_of_range", c.name, errors_where(bad, c.name, values))
     for rule in t.rules:
         if rule.earlier in cols and rule.later in cols:
             v.mark(_out_of_order(rule, cols), rule.reason, rule.later, f"{rule.later} earlier than {rule.earlier}")

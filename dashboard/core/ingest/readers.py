@@ -6,9 +6,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -25,6 +27,10 @@ BATCH_ROWS = 262_144
 # The data row number (1-based, header excluded) a CSV row came from, carried beside its columns.
 ROW_COL = "__row__"
 SUPPORTED = (".parquet", ".csv", ".xlsx")
+# The most data rows read from one XLSX sheet: a few compressed megabytes can declare millions of rows, and the
+# sheet is counted by streaming its XML before anything is loaded. Larger exports come as CSV or Parquet.
+XLSX_MAX_ROWS = 100_000
+_XLSX_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
 
 
 class Source:
@@ -42,9 +48,11 @@ class Source:
             return
         t, mapping = self.t, self.mapping
         if suffix == ".csv":
-            table, malformed = _string_table_from_csv(self.path, mapping.encoding if mapping else "utf-8")
+            table, malformed = _string_table_from_csv(self.path, mapping.encoding if mapping else "utf-8", t)
         elif suffix == ".xlsx":
-            table, malformed = _string_table_from_xlsx(self.path, mapping.sheet if mapping else 0), []
+            sheet = mapping.sheet if mapping else 0
+            check_xlsx_rows(self.path, sheet)
+            table, malformed = _string_table_from_xlsx(self.path, sheet, t), []
         else:
             raise FileRejected("unsupported_format", f"{suffix or 'no extension'} is not Parquet, CSV or XLSX")
         self.rows_total = table.num_rows + len(malformed)
@@ -64,6 +72,7 @@ class Source:
             raise FileRejected("unreadable", f"Parquet: {e}") from e
         self.rows_total = pf.metadata.num_rows
         names = pf.schema_arrow.names
+        check_width(t, len(names), pf.metadata.num_rows)
         extra = [n for n in names if n not in t.names]
         wanted = [n for n in names if n in t.names]
         check_columns(t, wanted)
@@ -74,6 +83,52 @@ class Source:
             raise FileRejected("unreadable", f"Parquet: {e}", pf.metadata.num_rows) from e
 
 
+def check_width(t: Table, width: int, rows_in: int | None = None) -> None:
+    """Refuse a file with far more columns than its table (a bound, so a wide file costs nothing to refuse)."""
+    if width > t.max_columns:
+        raise FileRejected("too_many_columns", f"{width:,} columns; a {t.name} file may have at most "
+                                               f"{t.max_columns:,} ({len(t.columns)} in the contract)", rows_in)
+
+
+def check_xlsx_rows(path: Path, sheet: str | int) -> None:
+    """Refuse a sheet with more than XLSX_MAX_ROWS data rows, counting its row tags as the XML streams by."""
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+    try:
+        wb = load_workbook(path, read_only=True)
+        ws = wb.worksheets[sheet] if isinstance(sheet, int) else wb[sheet]
+    except Exception as e:  # openpyxl raises zip, XML and key errors for corrupt or foreign workbooks
+        raise FileRejected("unreadable", f"XLSX: {type(e).__name__}: {e}") from e
+    try:
+        limit = XLSX_MAX_ROWS + 1  # the header row
+        declared = ws.max_row
+        if declared is not None and declared > limit:
+            raise FileRejected("too_many_rows", f"the sheet declares {declared - 1:,} data rows; at most "
+                                                f"{XLSX_MAX_ROWS:,} are read from an XLSX (export as CSV or Parquet)")
+        # The declaration may be absent or false: count the row tags themselves, stopping past the limit.
+        with ws._get_source() as src:  # openpyxl's own stream of the sheet XML (no public API gives it)
+            if count_row_tags(src, limit) > limit:
+                raise FileRejected("too_many_rows", f"more than {XLSX_MAX_ROWS:,} data rows; at most "
+                                                    f"{XLSX_MAX_ROWS:,} are read from an XLSX (export as CSV "
+                                                    f"or Parquet)")
+    finally:
+        wb.close()
+
+
+def count_row_tags(src: BinaryIO, limit: int) -> int:
+    """Row tags in a sheet's XML stream, a megabyte at a time, stopping once past `limit`."""
+    rows, tail = 0, b""
+    while chunk := src.read(1 << 20):
+        block = tail + chunk
+        # A tag starting in the last 16 bytes may be cut off: it is counted with the next chunk.
+        cut = max(0, len(block) - 16)
+        rows += sum(1 for m in _XLSX_ROW_TAG.finditer(block) if m.start() < cut)
+        tail = block[cut:]
+        if rows > limit:
+            return rows
+    return rows + len(_XLSX_ROW_TAG.findall(tail))
+
+
 def check_columns(t: Table, present: list[str]) -> None:
     """Reject the file when a required contract column is absent."""
     missing = [c.name for c in t.columns if c.required and c.name not in present]
@@ -81,7 +136,7 @@ def check_columns(t: Table, present: list[str]) -> None:
         raise FileRejected("missing_column", f"required column(s) missing: {', '.join(missing)}")
 
 
-def _string_table_from_csv(path: Path, encoding: str) -> tuple[pa.Table, list[tuple[int, str]]]:
+def _string_table_from_csv(path: Path, encoding: str, t: Table) -> tuple[pa.Table, list[tuple[int, str]]]:
     data = path.read_bytes()
     enc = encoding.lower().replace("_", "-")
     if enc in ("utf-8", "utf8") and data.startswith(b"\xef\xbb\xbf"):
@@ -91,10 +146,20 @@ def _string_table_from_csv(path: Path, encoding: str) -> tuple[pa.Table, list[tu
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         raise FileRejected("encoding_error", f"line {line}: bytes {data[e.start:e.end]!r} are not {encoding}") from e
+    types = _all_string_types(text)
+    check_width(t, len(types))
     malformed: list[tuple[int, str]] = []
 
     def on_invalid(row) -> str:
-        malformed.append((row.number or -1, f"expected {row.expected_columns} fields, got {row.actual_columns}"))
+        detail = f"expected {row.expected_columns} fields, got {row.actual_columns}"
+        # An unbalanced quote swallows the lines after it into one row: each line it took counts as a row lost.
+        span = row.text.count("\n") + 1 if row.text else 1
+        if span == 1 or row.number is None or row.number < 0:
+            malformed.append((row.number or -1, detail))
+            return "skip"
+        malformed.append((row.number, f"{detail}; a quote left open here runs over {span:,} lines"))
+        malformed.extend((row.number + k, f"line taken into the quote left open in row {row.number - 1:,}")
+                         for k in range(1, span))
         return "skip"
 
     try:
@@ -104,7 +169,7 @@ def _string_table_from_csv(path: Path, encoding: str) -> tuple[pa.Table, list[tu
             read_options=pcsv.ReadOptions(block_size=1 << 24, use_threads=False),
             parse_options=pcsv.ParseOptions(invalid_row_handler=on_invalid),
             convert_options=pcsv.ConvertOptions(
-                column_types=_all_string_types(text), strings_can_be_null=True, null_values=[""],
+                column_types=types, strings_can_be_null=True, null_values=[""],
                 quoted_strings_can_be_null=True,
             ),
         )
@@ -136,7 +201,7 @@ def _cell_text(v) -> str | None:
     return str(v)
 
 
-def _string_table_from_xlsx(path: Path, sheet: str | int) -> pa.Table:
+def _string_table_from_xlsx(path: Path, sheet: str | int, t: Table) -> pa.Table:
     from python_calamine import CalamineWorkbook
 
     try:
@@ -146,6 +211,7 @@ def _string_table_from_xlsx(path: Path, sheet: str | int) -> pa.Table:
         first = next(rows, None)
         if first is None:
             return pa.table({})
+        check_width(t, len(first))
         header = [_cell_text(h) or f"column_{i + 1}" for i, h in enumerate(first)]
         chunks, block = [], []
         # Cells become Arrow text a block at a time: a million-row sheet as Python objects would need gigabytes.
@@ -155,6 +221,8 @@ def _string_table_from_xlsx(path: Path, sheet: str | int) -> pa.Table:
                 chunks.append(_xlsx_block(header, block))
                 block = []
         chunks.append(_xlsx_block(header, block))
+    except FileRejected:
+        raise
     except Exception as e:  # calamine raises its own error types for corrupt workbooks
         raise FileRejected("unreadable", f"XLSX: {type(e).__name__}: {e}") from e
     return pa.concat_tables(chunks)

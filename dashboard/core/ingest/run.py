@@ -39,6 +39,7 @@ class FileReport:
     table: str | None
     format: str
     status: str  # accepted | partial | quarantined | skipped
+    # None when the file could not be read far enough to count its rows.
     rows_in: int | None = None
     rows_accepted: int = 0
     rows_quarantined: int = 0
@@ -58,6 +59,17 @@ class RunReport:
     seconds: float = 0.0
 
     @property
+    def failed(self) -> list[FileReport]:
+        """Files the run could not take: quarantined whole, or read with every row rejected."""
+        return [f for f in self.files
+                if f.status == "quarantined" or (f.status == "partial" and f.rows_in and not f.rows_accepted)]
+
+    @property
+    def rows_unknown_files(self) -> int:
+        """Files whose rows could not be counted (their rows are missing from `rows_in`)."""
+        return sum(1 for f in self.files if f.status != "skipped" and f.rows_in is None)
+
+    @property
     def rows_in(self) -> int:
         return sum(f.rows_in or 0 for f in self.files if f.status != "skipped")
 
@@ -75,6 +87,7 @@ class RunReport:
             statuses[f.status] = statuses.get(f.status, 0) + 1
         return {
             "run_id": self.run_id, "files": len(self.files), "statuses": statuses, "rows_in": self.rows_in,
+            "rows_unknown_files": self.rows_unknown_files, "failed_files": len(self.failed),
             "rows_accepted": self.rows_accepted, "rows_quarantined": self.rows_quarantined,
             "seconds": round(self.seconds, 3), "file_reports": [asdict(f) for f in self.files],
         }

@@ -79,6 +79,19 @@ def process_file(job: Job) -> dict:
         raise FileRejected("unreadable", f"{type(e).__name__}: {e}", source.rows_total) from e
 
 
+def _clipped(t: Table, batch: pa.Table) -> pa.Table:
+    """The batch with text longer than its column allows cut to the limit and marked "...", so quarantine never stores megabytes."""
+    for i, name in enumerate(batch.column_names):
+        if name not in t.names or t.column(name).max_chars is None or not pa.types.is_string(batch.schema[i].type):
+            continue
+        limit = t.column(name).max_chars
+        arr = batch[name]
+        long = pc.greater(pc.utf8_length(arr), limit)
+        cut = pc.binary_join_element_wise(pc.utf8_slice_codeunits(arr, 0, limit), pa.scalar("..."), "")
+        batch = batch.set_column(i, name, pc.if_else(long, cut, arr))
+    return batch
+
+
 def parse_batch(t: Table, batch: pa.Table) -> dict[str, Parsed]:
     """Every contract column of a batch in its contract type (personal columns as text; absent ones null)."""
     n = batch.num_rows
@@ -178,6 +191,6 @@ class _FileRun:
             int(bad.sum()), rows.filter(pa.array(bad)), pa.array(v.reason[bad].tolist(), pa.string()),
             pa.array(v.column[bad].tolist(), pa.string()),
             scrub_text(pa.array([str(d) for d in v.detail[bad]], pa.string())),
-            pa.array(raw_json(batch, bad, self.t), pa.string()))
+            pa.array(raw_json(_clipped(self.t, batch), bad, self.t), pa.string()))
         for code, k in zip(*np.unique(v.reason[bad].astype(str), return_counts=True), strict=True):
             self._count(code, int(k))
