@@ -15,6 +15,9 @@ MOBILE_RE = re.compile(r"(?<!\d)1[3-9]\d(?:[- ]?\d{4}){2}(?!\d)")
 # Separators between digits are taken out before looking, so grouped numbers read as written together; the ID's
 # check character and the mobile's prefix keep ordinary numbers (dates, amounts, codes) out.
 GAP_RE = re.compile(r"(?<=\d)[\s\-\u2010-\u2015\u2212.\u00b7\u30fb]{1,3}(?=\d)")
+# A run id (20261204T152231-89403e) and a content-hash prefix (16+ hex digits, a letter among them), as the gate
+# names its files; an ID number written in a path is all digits and stays visible.
+OWN_NAMES = re.compile(r"\d{8}T\d{6}-[0-9a-f]{6}|(?=[0-9a-f]*[a-f])[0-9a-f]{16,}")
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2, 1)
 
 
@@ -42,7 +45,9 @@ def scan_lake(root: Path) -> list[tuple[str, str, str]]:
     a mobile number (column "<name>" for a column's name, "<file>" for the file's)."""
     hits = []
     for path in sorted(Path(root).rglob("*.parquet")):
-        hits += [(str(path), "<file>", kind) for kind in scan_text(str(path.relative_to(root)))]
+        # Names the lake makes itself (run ids, content hashes) are not a person's number whatever their digits.
+        own = OWN_NAMES.sub("", str(path.relative_to(root)))
+        hits += [(str(path), "<file>", kind) for kind in scan_text(own)]
         table = pq.read_table(path)
         for name in table.column_names:
             hits += [(str(path), "<name>", kind) for kind in scan_text(name)]

@@ -8,9 +8,11 @@ import datetime as dt
 import io
 import re
 import unicodedata
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
+from xml.etree import ElementTree
 
 import numpy as np
 import pyarrow as pa
@@ -92,30 +94,39 @@ def check_width(t: Table, width: int, rows_in: int | None = None) -> None:
 
 def check_xlsx_rows(path: Path, sheet: str | int) -> None:
     """Refuse a sheet with more than XLSX_MAX_ROWS data rows, counting its row tags as the XML streams by."""
-    from openpyxl import load_workbook  # type: ignore[import-untyped]
-
+    limit = XLSX_MAX_ROWS + 1  # the header row
     try:
-        wb = load_workbook(path, read_only=True)
-        ws = wb.worksheets[sheet] if isinstance(sheet, int) else wb[sheet]
-    except Exception as e:  # openpyxl raises zip, XML and key errors for corrupt or foreign workbooks
+        # The declared size may be absent or false: count the row tags themselves, stopping past the limit.
+        with zipfile.ZipFile(path) as z, z.open(_sheet_part(z, sheet)) as src:
+            rows = count_row_tags(src, limit)
+    except FileRejected:
+        raise
+    except Exception as e:  # zip, XML and key errors for corrupt or foreign workbooks
         raise FileRejected("unreadable", f"XLSX: {type(e).__name__}: {e}") from e
-    try:
-        limit = XLSX_MAX_ROWS + 1  # the header row
-        declared = ws.max_row
-        if declared is not None and declared > limit:
-            raise FileRejected("too_many_rows", f"the sheet declares {declared - 1:,} data rows; at most "
-                                                f"{XLSX_MAX_ROWS:,} are read from an XLSX (export as CSV or Parquet)")
-        # The declaration may be absent or false: count the row tags themselves, stopping past the limit.
-        with ws._get_source() as src:  # openpyxl's own stream of the sheet XML (no public API gives it)
-            if count_row_tags(src, limit) > limit:
-                raise FileRejected("too_many_rows", f"more than {XLSX_MAX_ROWS:,} data rows; at most "
-                                                    f"{XLSX_MAX_ROWS:,} are read from an XLSX (export as CSV "
-                                                    f"or Parquet)")
-    finally:
-        wb.close()
+    if rows > limit:
+        raise FileRejected("too_many_rows", f"more than {XLSX_MAX_ROWS:,} data rows; at most {XLSX_MAX_ROWS:,} "
+                                            "are read from an XLSX (export as CSV or Parquet)")
 
 
-def count_row_tags(src: BinaryIO, limit: int) -> int:
+_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+       "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
+
+
+def _sheet_part(z: zipfile.ZipFile, sheet: str | int) -> str:
+    """The zip member holding a sheet's XML, found by its name or position through the workbook's relationships."""
+    for small in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+        if z.getinfo(small).file_size > 1 << 24:  # these parts are a few KB; a huge one is not a workbook
+            raise FileRejected("unreadable", f"XLSX: {small} is {z.getinfo(small).file_size:,} bytes")
+    sheets = ElementTree.fromstring(z.read("xl/workbook.xml")).findall("m:sheets/m:sheet", _NS)
+    chosen = sheets[sheet] if isinstance(sheet, int) else next(s for s in sheets if s.get("name") == sheet)
+    rid = chosen.get(f"{{{_NS['r']}}}id")
+    rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels")).findall("p:Relationship", _NS)
+    target = next(r.get("Target", "") for r in rels if r.get("Id") == rid)
+    return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+
+
+def count_row_tags(src: IO[bytes], limit: int) -> int:
     """Row tags in a sheet's XML stream, a megabyte at a time, stopping once past `limit`."""
     rows, tail = 0, b""
     while chunk := src.read(1 << 20):
