@@ -258,10 +258,10 @@ _ORDER = ("month", "quarter", "year")
 def rulesets_for(at: Snapshot, subject: str, period: str) -> list[RulesetChoice]:
     """The rulesets in force for the period (a month, quarter or year) that score `subject` (unit, window or staff)
     over it, by id: those whose own period it is, and shorter ones with a roll-up to it."""
+    from dashboard.core.metrics import period_of
     from dashboard.core.rules.loader import RulesError, find, ruleset_files
-    from dashboard.core.scoring import granularity
 
-    wanted = granularity(period)
+    wanted = period_of(period).kind
     out: dict[str, RulesetChoice] = {}
     for path in ruleset_files():
         if path.parent.name in out:
@@ -537,16 +537,17 @@ def audit_entries(limit: int = 500) -> list[dict]:
 def ruleset_meta(at: Snapshot, ruleset: str, period: str) -> dict:
     """The version of a ruleset in force for the period, summarised: names, subject, maximum, pass line, grades (a
     roll-up's own when the period is longer than the ruleset's), its own period and how its parts combine."""
+    from dashboard.core.metrics import period_of
     from dashboard.core.rankings import pass_line
     from dashboard.core.rules.loader import find
-    from dashboard.core.scoring import granularity, parts_of
+    from dashboard.core.scoring import parts_of
 
     loaded = find(ruleset, period)
     rs = loaded.ruleset
     top = rs.model.max if rs.model.kind == "scorecard" else (rs.model.total_cap or rs.model.base)
     grades, ranking, combine = rs.grades, rs.ranking, None
-    if granularity(period) != rs.period:  # rolled up: the roll-up's own grades and ranking; a sum's maximum grows
-        spec = next((r for r in rs.rollups if r.period == granularity(period)), None)
+    if period_of(period).kind != rs.period:  # rolled up: the roll-up's own grades and ranking; a sum's maximum grows
+        spec = next((r for r in rs.rollups if r.period == period_of(period).kind), None)
         combine = spec.combine if spec else "mean"
         grades, ranking = (spec.grades, spec.ranking) if spec else ([], None)
         if combine == "sum":

@@ -9,8 +9,8 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.core import breaches as core_breaches
-from dashboard.core.bulletin import Column
 from dashboard.core.metrics import metrics, thresholds
+from dashboard.core.table import Column
 from dashboard.ui import period as period_ui
 from dashboard.ui import state
 from dashboard.ui.banner import as_of_line

@@ -10,17 +10,17 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data
-from dashboard.core.bulletin import Column
+from dashboard.core.contract import reason_text
 from dashboard.core.db import REPO_ROOT
 from dashboard.core.freshness import (
     SAMPLE_LIMIT,
     build_rows,
     needs_build,
     notes_text,
-    reason_text,
     status_counts,
 )
 from dashboard.core.period import BEIJING
+from dashboard.core.table import Column
 from dashboard.ui import state
 from dashboard.ui.banner import as_of_line
 from dashboard.ui.downloads import download_buttons

@@ -15,10 +15,10 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data
-from dashboard.core.bulletin import Column
 from dashboard.core.metrics import MetricOptions, MetricsError, thresholds
 from dashboard.core.period import Period
 from dashboard.core.rules.loader import RulesError
+from dashboard.core.table import Column
 from dashboard.ui import period as period_ui
 from dashboard.ui import rulesets as ruleset_ui
 from dashboard.ui.downloads import download_buttons

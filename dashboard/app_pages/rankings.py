@@ -12,11 +12,11 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data
-from dashboard.core.bulletin import Column
 from dashboard.core.metrics import MetricsError, thresholds
 from dashboard.core.period import Period
 from dashboard.core.rankings import change_label, grade_progress, last_months, progress, red_black, sparklines
 from dashboard.core.rules.loader import RulesError
+from dashboard.core.table import Column
 from dashboard.ui import period as period_ui
 from dashboard.ui import rulesets as ruleset_ui
 from dashboard.ui import state

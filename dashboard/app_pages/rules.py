@@ -12,8 +12,8 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.core import whatif
-from dashboard.core.bulletin import Column
 from dashboard.core.period import Period, periods_holding
+from dashboard.core.table import Column
 from dashboard.ui import state
 from dashboard.ui.banner import as_of_line
 from dashboard.ui.downloads import download_buttons

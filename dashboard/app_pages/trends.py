@@ -13,11 +13,11 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from dashboard import data
-from dashboard.core.bulletin import Column
 from dashboard.core.metrics import Metric, half_up, metrics, thresholds
 from dashboard.core.period import Period, periods_holding
 from dashboard.core.rankings import last_months, value_of
 from dashboard.core.rules.loader import RulesError
+from dashboard.core.table import Column
 from dashboard.ui import period as period_ui
 from dashboard.ui import rulesets as ruleset_ui
 from dashboard.ui import state

@@ -8,8 +8,8 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data
-from dashboard.core.bulletin import Column
 from dashboard.core.metrics import half_up, metrics
+from dashboard.core.table import Column
 from dashboard.core.windows import LOAD_SOURCES, busy_hours, heatmap_matrix, tag_counts
 from dashboard.ui import period as period_ui
 from dashboard.ui import state

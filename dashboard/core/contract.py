@@ -384,8 +384,10 @@ FILE_NOTE_CODES: tuple[str, ...] = (
 )
 
 
-def reason_text(code: str, lang: str) -> str:
-    """A row reason, file reason or file note in the reader's language (the code itself when unknown)."""
+def reason_text(code: str | None, lang: str) -> str:
+    """A row reason, file reason or file note in the reader's language (the code itself when unknown, "" for none)."""
+    if not code:
+        return ""
     if code in ROW_REASON_CODES or code in FILE_REASON_CODES:
         return catalog.t(f"gate.reason.{code}", lang)
     if code in FILE_NOTE_CODES:

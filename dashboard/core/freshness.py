@@ -6,9 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from dashboard.core import contract
 from dashboard.core import text as catalog
-from dashboard.core.contract import TABLES
+from dashboard.core.contract import TABLES, reason_text
 from dashboard.core.db import Warehouse
 from dashboard.core.marts import scope_clause
 from dashboard.core.period import BEIJING, BEIJING_ZONE
@@ -108,11 +107,6 @@ def quarantine_sample(wh: Warehouse, limit: int = SAMPLE_LIMIT, reason: str | No
                     [*params, limit]).to_pylist()
 
 
-def reason_text(code: str | None, lang: str) -> str:
-    """A row reason, file reason or file note in the user's language (the code itself when unknown)."""
-    if not code:
-        return ""
-    return contract.reason_text(code, lang)
 
 
 def notes_text(notes: str | None, lang: str) -> str:

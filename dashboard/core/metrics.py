@@ -13,13 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.core.contract import CATALOG, load_catalog
-from dashboard.core.period import BEIJING, SPELLING, Period, PeriodError
+from dashboard.core.period import BEIJING, Period, PeriodError
 from dashboard.core.text import LANGS, pick, t
 
 OPTIONS_FILE = "metric_options.toml"
-# Kept for the modules that still import these names (marts, rules.model, rules.loader): use dashboard.core.period.
-PERIOD = SPELLING
-CST = BEIJING
 KINDS = ("count", "rate", "ratio", "mean")
 # How a count is combined over several months: summed, or (distinct) counted again over the whole period.
 ROLLUPS = ("sum", "distinct")
@@ -373,9 +370,14 @@ def render_markdown() -> str:
     return "\n".join(lines)
 
 
-def months_of(period: str) -> list[str]:
-    """The months a period covers (`Period.months`), a bad spelling being a MetricsError."""
+def period_of(text: str) -> Period:
+    """The period a spelling names; a bad one is a MetricsError, as every other request that cannot be honoured."""
     try:
-        return Period.parse(period).months
+        return Period.parse(text)
     except PeriodError as e:
         raise MetricsError(str(e)) from None
+
+
+def months_of(period: str) -> list[str]:
+    """The months a period covers (`Period.months`), a bad spelling being a MetricsError."""
+    return period_of(period).months

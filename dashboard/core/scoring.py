@@ -17,8 +17,8 @@ import pyarrow.compute as pc
 
 from dashboard.core import marts
 from dashboard.core.db import Warehouse
-from dashboard.core.metrics import MetricsError
-from dashboard.core.period import BEIJING_ZONE, KINDS, Period, PeriodError
+from dashboard.core.metrics import MetricsError, period_of
+from dashboard.core.period import BEIJING_ZONE, KINDS
 from dashboard.core.rules import model as m
 from dashboard.core.rules.compiler import (
     ADJUSTMENTS,
@@ -53,22 +53,10 @@ class Scores:
     lines: pa.Table
 
 
-def _period(text: str) -> Period:
-    """The period a spelling names; a bad one is a MetricsError, as every other request scoring cannot honour."""
-    try:
-        return Period.parse(text)
-    except PeriodError as e:
-        raise MetricsError(str(e)) from None
-
-
-def granularity(period: str) -> str:
-    """month, quarter or year (`Period.kind`); kept for dashboard/data.py."""
-    return _period(period).kind
-
 
 def parts_of(rs_period: str, period: str) -> list[str]:
     """The ruleset's own periods that make up `period` (the period itself when they are the same length)."""
-    p = _period(period)
+    p = period_of(period)
     if KINDS.index(p.kind) < KINDS.index(rs_period):
         raise MetricsError(f"a {rs_period} ruleset cannot score the {p.kind} {period}")
     return p.parts(rs_period)
@@ -167,7 +155,7 @@ def compute(loaded: Loaded, period: str, tables: dict[str, pa.Table], names: dic
     wide = query(tables, f"SELECT * FROM ({compile_ruleset(rs)}) ORDER BY period, subject")
     rolled = None
     # The label is written into the SQL: only a period's spelling may pass.
-    kind = _period(period).kind
+    kind = period_of(period).kind
     if kind != rs.period:
         spec = next((r for r in rs.rollups if r.period == kind), None) \
             or m.Rollup(period=kind, combine="mean")  # type: ignore[arg-type]
@@ -309,7 +297,7 @@ def _rollup_lines(raw: _Raw) -> pa.Table:
     assert raw.rolled is not None
     rolled = {r["subject"]: r for r in raw.rolled.select(["subject", "total", "parts"]).to_pylist()}
     rs = raw.loaded.ruleset
-    spec = next((r for r in rs.rollups if r.period == _period(raw.period).kind), None)
+    spec = next((r for r in rs.rollups if r.period == period_of(raw.period).kind), None)
     mean = spec is None or spec.combine == "mean"
     whole = 1 if mean else (parts_in(rs.period, spec.period) if spec.partial == "scale" else None)  # type: ignore[union-attr]
     rows = []
@@ -349,7 +337,7 @@ def _scoped(table: pa.Table, keep: set[str] | None) -> pa.Table:
 def _with_ranked_of(results: pa.Table, rs: m.Ruleset, period: str) -> pa.Table:
     """Add `ranked_of`: how many subjects were ranked beside each one (the hall, or its group when ranks are per
     圈层), counted before the caller's scope is applied, so a unit head reads "rank 12 of 40", not "of 1"."""
-    kind = _period(period).kind
+    kind = period_of(period).kind
     ranking = rs.ranking if kind == rs.period else next((r.ranking for r in rs.rollups if r.period == kind), None)
     by_group = ranking is not None and ranking.within == "group"
     if "rank" not in results.column_names:
@@ -384,4 +372,4 @@ def score(wh: Warehouse, ruleset_id: str, period: str, scope: tuple[str, ...] | 
     return Scores(s.ruleset, s.period, _scoped(s.results, keep), _scoped(s.items, keep), _scoped(s.lines, keep))
 
 
-__all__ = ["ADJUSTMENTS", "Scores", "granularity", "item_ids", "parts_of", "score"]
+__all__ = ["ADJUSTMENTS", "Scores", "item_ids", "parts_of", "score"]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from dashboard.core.contract import UNIT_KINDS
-from dashboard.core.metrics import PERIOD
+from dashboard.core.period import SPELLING as PERIOD
 from dashboard.core.rules import kinds
 from dashboard.core.rules.kinds.all_of import AllOf, Comparison  # noqa: F401  (re-exported)
 from dashboard.core.rules.kinds.condition import Condition  # noqa: F401
