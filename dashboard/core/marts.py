@@ -30,9 +30,16 @@ CATALOG = queries.load(QUERIES)
 # keep the warehouse's month order (sorting them would cost more than it saves).
 FACTS: dict[str, str | None] = {n: ", ".join(CATALOG[n].order) or None for n in queries.steps(CATALOG)
                                 if CATALOG[n].kind in ("fact", "stage")}
+
+
+def base_facts(catalog: dict[str, queries.Query]) -> list[str]:
+    """The reusable fact tables (kind fact), in build order: what the facts fingerprint covers."""
+    return [n for n in queries.steps(catalog) if catalog[n].kind == "fact"]
+
+
 # The fact tables proper depend on the warehouse, the calendar, their SQL and only the options of
 # MetricOptions.fact_params (how the export's deadline reads), not on the other options.
-BASE_FACTS = tuple(n for n in FACTS if CATALOG[n].kind == "fact")
+BASE_FACTS = tuple(base_facts(CATALOG))
 # Marts and their keys: files are sorted as their header says, so the same warehouse always gives the same rows.
 MARTS: dict[str, tuple[str, ...]] = {n: CATALOG[n].keys for n in queries.steps(CATALOG)
                                      if CATALOG[n].kind == "mart"}
@@ -119,7 +126,7 @@ def facts_fingerprint(lake: Lake, options: MetricOptions | None = None,
     """A digest of everything the fact tables depend on: the warehouse tables their headers name, calendar, fact
     SQL, view code and the options the facts read."""
     catalog = catalog if catalog is not None else queries.load(QUERIES)
-    base = [n for n in queries.steps(catalog) if catalog[n].kind == "fact"]
+    base = base_facts(catalog)
     h = hashlib.sha256()
     fact_options = (options if options is not None else MetricOptions.defaults()).fact_params()
     h.update(json.dumps(fact_options, sort_keys=True).encode())
@@ -159,7 +166,7 @@ def _build(lake: Lake, progress, options: MetricOptions | None, full: bool) -> B
     # The headers are read again on every build, so an edited query file is built as it now stands.
     catalog = queries.load(QUERIES)
     order = queries.steps(catalog)
-    base = [n for n in order if catalog[n].kind == "fact"]
+    base = base_facts(catalog)
     write_calendar(lake)
     lake.facts.mkdir(parents=True, exist_ok=True)
     lake.marts.mkdir(parents=True, exist_ok=True)
