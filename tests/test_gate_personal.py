@@ -100,7 +100,16 @@ def test_the_scanner_sees_grouped_numbers_and_names(tmp_path):
 
 
 def _report_hits(report: gate.RunReport) -> list[str]:
-    return scan_text(json.dumps(report.to_dict(), ensure_ascii=False))
+    """Personal numbers in the report's text; timings, hashes and the run id are the gate's own digits (a timing's
+    18 decimals pass an ID number's check one time in eleven)."""
+    machine = {"seconds", "sha256", "run_id"}
+
+    def text(v):
+        if isinstance(v, dict):
+            return {k: text(x) for k, x in v.items() if k not in machine}
+        return [text(x) for x in v] if isinstance(v, list) else v
+
+    return scan_text(json.dumps(text(report.to_dict()), ensure_ascii=False))
 
 
 def test_personal_numbers_in_file_names_are_masked_everywhere(lake, units_file):
